@@ -1,0 +1,120 @@
+"""`gogrid run FILE`: run a manifest headless, show progress, print the final output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from typing import Any
+
+import anyio
+
+from gogrid.cli.common import UsageError, manifest_error, read_input
+from gogrid.config.errors import ManifestError
+from gogrid.events import Event, RunStatus
+
+COMMAND = "run"
+HELP = "run a manifest headless and print its output"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="manifest to run")
+    p.add_argument("--input", "-i", metavar="TEXT", help="the run's input; '-' reads standard input")
+    p.add_argument("--workflow", metavar="NAME", help="run a named workflow from `workflows:` instead of `workflow:`")
+    p.add_argument("--model-override", metavar="PROVIDER/MODEL", help="use this model for every agent")
+    p.add_argument("--log-file", metavar="FILE", help="append every event as JSON lines to FILE")
+    p.add_argument("--json", action="store_true", help="print a machine-readable result")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+
+
+class Progress:
+    """Prints one plain line per notable event to stderr (works with or without a TTY)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.color = stream.isatty()
+
+    def put(self, e: Event) -> None:
+        line = self._line(e)
+        if line:
+            print(line, file=self.stream, flush=True)
+
+    def _line(self, e: Event) -> str | None:
+        k = e.kind
+        if k == "agent.started":
+            return f"> agent {e.path} ({e.model})"  # type: ignore[attr-defined]
+        if k == "agent.finished":
+            return f"< agent {e.path}: {e.status} after {e.turns} turn(s)" + (f" - {e.error}" if e.error else "")  # type: ignore[attr-defined]
+        if k == "node.started":
+            return f"> {e.pattern} {e.path}"  # type: ignore[attr-defined]
+        if k == "node.finished":
+            return f"< {e.pattern} {e.path}: {e.status}" + (f" - {e.error}" if e.error else "")  # type: ignore[attr-defined]
+        if k == "tool.finished":
+            return f"  tool {e.tool} [{e.status}] {e.duration_s * 1000:.0f} ms"  # type: ignore[attr-defined]
+        if k == "model.finished":
+            cost = "cost unknown" if e.cost_usd is None else f"${e.cost_usd:.6f}"  # type: ignore[attr-defined]
+            return f"  model {e.provider}/{e.model} {e.agent} turn {e.turn}: {e.input_tokens}+{e.output_tokens} tokens, {cost}"  # type: ignore[attr-defined]
+        if k == "budget" and e.action in ("threshold", "exceeded", "kill"):  # type: ignore[attr-defined]
+            return f"  budget {e.scope}: {e.action} {e.reason or ''}"  # type: ignore[attr-defined]
+        if k == "scope.killed":
+            return f"! killed {e.target}: {e.reason}"  # type: ignore[attr-defined]
+        return None
+
+
+def services_for(args: argparse.Namespace, runtime: Any) -> list[Any]:
+    """Background services for a headless run: the JSONL log when asked for."""
+    services: list[Any] = []
+    if args.log_file:
+        from gogrid.telemetry.jsonl import JsonlExporter
+
+        services.append(runtime.bus.subscribe(JsonlExporter(args.log_file)))
+    return services
+
+
+def main(args: argparse.Namespace) -> int:
+    from gogrid.engine.runtime import Runtime
+
+    text = read_input(args.input)
+    if args.model_override and "/" not in args.model_override:
+        raise UsageError(f"--model-override: expected provider/model, got {args.model_override!r}")
+    try:
+        runtime = Runtime.from_file(args.file, model_override=args.model_override)
+    except ManifestError as e:
+        return manifest_error(e)
+    if args.workflow and args.workflow not in runtime.loaded.manifest.workflows:
+        known = ", ".join(runtime.loaded.manifest.workflows) or "none"
+        raise UsageError(f"--workflow: no workflow named {args.workflow!r} (defined: {known})")
+    for problem in runtime.tools.problems:
+        print(f"warning: plugin {problem}", file=sys.stderr)
+    if not args.quiet:
+        runtime.bus.subscribe(Progress(sys.stderr))
+    runtime.services.extend(services_for(args, runtime))
+
+    async def go() -> Any:
+        async with runtime:
+            handle = runtime.start(text, workflow=args.workflow)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(_stop_on_signal, runtime, handle.run_id, tg.cancel_scope)
+                result = await handle.wait()
+                tg.cancel_scope.cancel()
+            return result
+
+    result = anyio.run(go)
+    if args.json:
+        print(json.dumps({"run_id": result.run_id, "status": result.status.value, "output": result.output, "error": result.error}, default=str))
+    elif result.output is not None:
+        print(result.output if isinstance(result.output, str) else json.dumps(result.output, indent=2, default=str))
+    if result.status != RunStatus.SUCCEEDED and not args.json:
+        print(f"run {result.run_id} {result.status.value}: {result.error or ''}", file=sys.stderr)
+    if result.status == RunStatus.CANCELLED:
+        return 130
+    return 0 if result.status == RunStatus.SUCCEEDED else 1
+
+
+async def _stop_on_signal(runtime: Any, run_id: str, scope: anyio.CancelScope) -> None:
+    """Ctrl-C (or SIGTERM) cancels the run cleanly: it is recorded as cancelled."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for sig in signals:
+            runtime.cancel(run_id, f"interrupted by {signal.Signals(sig).name}")
+            return

@@ -1,0 +1,101 @@
+"""The manifest schema (version 1), as pydantic models.
+
+Every model forbids unknown keys, so a typo is an error with a "did you mean" rather than a
+setting silently ignored. `gogrid schema` exports this as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gogrid.config.workflows import WorkflowSpec
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PriceOverride(Strict):
+    """Prices in USD per million tokens."""
+
+    input: float = Field(ge=0, description="USD per million input tokens")
+    output: float = Field(ge=0, description="USD per million output tokens")
+    cached_input: float | None = Field(default=None, ge=0, description="USD per million cached input tokens")
+
+    @model_validator(mode="after")
+    def _per_million(self) -> PriceOverride:
+        # A per-token price typed by mistake (0.0000025) is a million times too small; no real
+        # model is priced below a thousandth of a dollar per million tokens.
+        for name in ("input", "output", "cached_input"):
+            v = getattr(self, name)
+            if v is not None and 0 < v < 0.001:
+                raise ValueError(
+                    f"price.{name} = {v} looks like USD per token; prices are USD per million "
+                    f"tokens (did you mean {v * 1_000_000:g}?)"
+                )
+        return self
+
+
+class ModelDef(Strict):
+    """A named model: `provider/model` plus settings. Agents refer to it by its key."""
+
+    model: str = Field(description="provider/model, e.g. openai/gpt-4o-mini or sim/fast")
+    settings: dict[str, Any] = Field(default_factory=dict, description="provider-specific settings")
+    price: PriceOverride | None = None
+    base_url: str | None = None
+    api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
+    timeout: float | None = Field(default=None, gt=0, description="seconds for the whole request")
+    connect_timeout: float | None = Field(default=None, gt=0)
+    max_retries: int | None = Field(default=None, ge=0)
+    concurrency: int | None = Field(default=None, ge=1, description="requests in flight at once")
+    rpm: int | None = Field(default=None, ge=1, description="requests per minute")
+    tpm: int | None = Field(default=None, ge=1, description="tokens per minute")
+
+    @field_validator("model")
+    @classmethod
+    def _provider_slash_model(cls, v: str) -> str:
+        if "/" not in v or v.startswith("/") or v.endswith("/"):
+            raise ValueError(f"expected 'provider/model' (e.g. sim/fast, openai/gpt-4o-mini), got {v!r}")
+        return v
+
+
+ModelRef = str | list[str]
+
+
+class AgentDef(Strict):
+    model: ModelRef = Field(description="a key of `models:`, a provider/model string, or a fallback list")
+    description: str = ""
+    instructions: str = ""
+    tools: list[str] = Field(default_factory=list)
+    max_turns: int = Field(default=10, ge=1, le=1000)
+    timeout: float | None = Field(default=None, gt=0, description="seconds for the whole agent run")
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    max_tokens: int | None = Field(default=None, ge=1)
+    output_schema: dict[str, Any] | None = Field(default=None, description="JSON Schema of a structured final answer")
+    output_retries: int = Field(default=2, ge=0, le=10)
+    stream: bool = True
+    tool_timeout: float | None = Field(default=None, gt=0, description="seconds per tool call")
+    script: list[dict[str, Any] | str] | None = Field(
+        default=None, description="scripted replies for a sim model, one per turn"
+    )
+
+    @field_validator("model")
+    @classmethod
+    def _non_empty(cls, v: ModelRef) -> ModelRef:
+        if isinstance(v, list) and not v:
+            raise ValueError("expected at least one model")
+        return v
+
+
+class Manifest(Strict):
+    version: Literal[1] = Field(description="manifest format version; only 1 exists")
+    name: str | None = None
+    description: str = ""
+    plugins: list[str] = Field(default_factory=lambda: ["./plugins"], description="plugin folders, relative to the manifest")
+    models: dict[str, ModelDef] = Field(default_factory=dict)
+    agents: dict[str, AgentDef] = Field(default_factory=dict)
+    workflows: dict[str, WorkflowSpec] = Field(default_factory=dict, description="named workflows, usable by `ref:`")
+    workflow: WorkflowSpec
+    budgets: dict[str, Any] | None = Field(default=None, description="budget limits (see docs)")

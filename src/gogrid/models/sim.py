@@ -1,0 +1,304 @@
+"""`sim/<name>`: a seeded, deterministic simulated model.
+
+It behaves like a real chat model on every path the engine has to handle, with no network: it
+answers from its input, calls the tools it is given with arguments that validate against their
+schemas (several in one turn when asked), produces structured output that fits a schema, streams
+token by token, and on request returns malformed tool arguments, refusals, long outputs or errors.
+A per-agent script (a list of steps) makes a test or demo say exactly what it needs.
+
+Conventions other parts of GoGrid rely on (so that teams vote and graphs branch for real):
+- A prompt containing `CHOOSE ONE OF: a | b | c` gets one of those options as its answer
+  (picked deterministically, or by the script).
+- A prompt containing `VOTE: yes | no` (or any options) answers `VOTE: <option> - <reason>`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gogrid.messages import Message, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage
+from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
+from gogrid.models.pricing import Price
+from gogrid.models.tokens import estimate_tokens
+
+_WORDS = (
+    "analysis shows the plan holds with a few caveats worth noting first the data supports the "
+    "main claim second the costs are within range third risks remain around timing and scope "
+    "overall we recommend proceeding while tracking the open questions closely"
+).split()
+
+
+class SimStep(BaseModel):
+    """One scripted turn. Exactly one of the action fields is normally set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    say: str | None = None
+    tool: str | None = None
+    args: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    malformed: str | None = None
+    refuse: str | None = None
+    long: int | None = None
+    json_: Any = Field(default=None, alias="json")
+    choose: str | None = None
+    error: int | None = None
+    latency_ms: float | None = None
+
+
+class SimSettings(BaseModel):
+    """Settings of a simulated model (the `settings:` of a `sim/...` model in a manifest)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    latency_ms: tuple[float, float] = (1.0, 5.0)
+    price_input: float = Field(default=1.0, ge=0, description="USD per million input tokens")
+    price_output: float = Field(default=2.0, ge=0, description="USD per million output tokens")
+    tool_rounds: int = Field(default=1, ge=0, description="turns spent calling tools first")
+    parallel_tools: int = Field(default=1, ge=1, description="tool calls per tool turn")
+    answer_words: int = Field(default=40, ge=1)
+    malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    refusal_rate: float = Field(default=0.0, ge=0, le=1)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    stream_chunk_words: int = Field(default=1, ge=1)
+    script: list[SimStep] = Field(default_factory=list)
+
+    @field_validator("latency_ms", mode="before")
+    @classmethod
+    def _latency(cls, v: Any) -> Any:
+        if isinstance(v, int | float):
+            return (v, v)
+        return v
+
+
+def _stable_seed(*parts: object) -> int:
+    return zlib.crc32("\x1f".join(str(p) for p in parts).encode())
+
+
+_CHOOSE = re.compile(r"CHOOSE ONE OF:\s*([^\n]+)", re.IGNORECASE)
+_VOTE = re.compile(r"VOTE:\s*([^\n]+)")
+
+
+@dataclass
+class SimModel:
+    """A simulated chat model; see the module docstring."""
+
+    name: str
+    settings: SimSettings = field(default_factory=SimSettings)
+    # Per-agent scripts from the manifest (agent name -> steps) override settings.script.
+    scripts: dict[str, list[SimStep]] = field(default_factory=dict)
+    provider: str = "sim"
+
+    @property
+    def price(self) -> Price:
+        return Price(self.settings.price_input, self.settings.price_output)
+
+    async def aclose(self) -> None:
+        return None
+
+    async def request(
+        self,
+        req: ModelRequest,
+        *,
+        on_delta: DeltaHook | None = None,
+        on_attempt: AttemptHook | None = None,
+    ) -> ModelResponse:
+        s = self.settings
+        rng = random.Random(_stable_seed(s.seed, self.name, req.agent, req.turn, len(req.messages)))
+        script = self.scripts.get(req.agent) or s.script
+        step = script[req.turn - 1] if 0 < req.turn <= len(script) else None
+
+        lo, hi = s.latency_ms
+        latency = (step.latency_ms if step and step.latency_ms is not None else rng.uniform(lo, hi))
+        latency /= 1000.0
+
+        if (step and step.error) or (step is None and rng.random() < s.error_rate):
+            status = step.error if step and step.error else 503
+            await anyio.sleep(latency)
+            if on_attempt:
+                on_attempt(AttemptInfo(self.provider, self.name, 1, "error", status, "simulated error"))
+            raise ModelError(f"sim/{self.name}: simulated HTTP {status}", retryable=status >= 500 or status == 429, status=status)
+
+        response = self._respond(req, step, rng)
+        prompt_tokens = estimate_tokens(req.system) + sum(estimate_tokens(m.content) + 4 for m in req.messages)
+        out_text = response.text + "".join(c.raw_arguments for c in response.tool_calls)
+        response.usage = Usage(prompt_tokens, max(1, estimate_tokens(out_text)), 0, "exact")
+        response.provider, response.model = self.provider, self.name
+
+        if on_delta is not None and response.text:
+            words = response.text.split(" ")
+            n = s.stream_chunk_words
+            chunks = [" ".join(words[i : i + n]) for i in range(0, len(words), n)]
+            pause = latency / max(1, len(chunks))
+            for i, chunk in enumerate(chunks):
+                if pause:
+                    await anyio.sleep(pause)
+                on_delta(chunk if i == 0 else " " + chunk)
+        elif latency:
+            await anyio.sleep(latency)
+        if on_attempt:
+            on_attempt(AttemptInfo(self.provider, self.name, 1, "ok", 200, latency_s=latency))
+        return response
+
+    # --- behaviour ---------------------------------------------------------------------------
+
+    def _respond(self, req: ModelRequest, step: SimStep | None, rng: random.Random) -> ModelResponse:
+        s = self.settings
+        last_user = next((m.content for m in reversed(req.messages) if m.role == "user"), "")
+        prompt = req.system + "\n" + last_user
+        if step is not None:
+            return self._scripted(req, step, rng, prompt)
+
+        if rng.random() < s.refusal_rate:
+            return ModelResponse(text="I can't help with that request.", refusal=True, finish_reason="refusal")
+        choice = _CHOOSE.search(prompt)
+        if choice:
+            return ModelResponse(text=_pick(choice.group(1), rng), finish_reason="stop")
+        vote = _VOTE.search(prompt)
+        if vote:
+            option = _pick(vote.group(1), rng)
+            return ModelResponse(text=f"VOTE: {option} - {self._sentence(rng, 8)}", finish_reason="stop")
+
+        tool_turns = sum(1 for m in req.messages if m.role == "assistant" and m.tool_calls)
+        if req.tools and tool_turns < s.tool_rounds:
+            k = min(s.parallel_tools, len(req.tools))
+            picks = rng.sample(req.tools, k)
+            calls = [self._call(t, rng, last_user, req.turn, i) for i, t in enumerate(picks)]
+            if rng.random() < s.malformed_rate:
+                calls[0] = _malformed(calls[0])
+            return ModelResponse(tool_calls=calls, finish_reason="tool_calls")
+
+        if req.output_schema is not None:
+            value = sample_from_schema(req.output_schema, rng, context=last_user)
+            return ModelResponse(text=json.dumps(value), finish_reason="stop")
+        return ModelResponse(text=self._answer(req, rng, last_user), finish_reason="stop")
+
+    def _scripted(self, req: ModelRequest, step: SimStep, rng: random.Random, prompt: str) -> ModelResponse:
+        if step.say is not None:
+            return ModelResponse(text=step.say, finish_reason="stop")
+        if step.choose is not None:
+            return ModelResponse(text=step.choose, finish_reason="stop")
+        if step.refuse is not None:
+            return ModelResponse(text=step.refuse or "I can't help with that.", refusal=True, finish_reason="refusal")
+        if step.long is not None:
+            return ModelResponse(text=self._sentence(rng, step.long), finish_reason="stop")
+        if step.json_ is not None:
+            return ModelResponse(text=json.dumps(step.json_), finish_reason="stop")
+        by_name = {t.name: t for t in req.tools}
+        if step.malformed is not None:
+            call = ToolCall(f"call_{req.turn}_0", step.malformed, None)
+            return ModelResponse(tool_calls=[_malformed(call)], finish_reason="tool_calls")
+        wanted = list(step.tools or [])
+        if step.tool is not None:
+            wanted.insert(0, {"name": step.tool, "args": step.args})
+        calls = []
+        for i, w in enumerate(wanted):
+            name = str(w.get("name", ""))
+            args = w.get("args")
+            if args is None:
+                spec = by_name.get(name)
+                args = sample_from_schema(spec.parameters, rng, context=prompt) if spec else {}
+            calls.append(ToolCall(f"call_{req.turn}_{i}", name, args, json.dumps(args)))
+        if calls:
+            return ModelResponse(tool_calls=calls, finish_reason="tool_calls")
+        return ModelResponse(text=self._answer(req, rng, prompt), finish_reason="stop")
+
+    def _call(self, spec: ToolSpec, rng: random.Random, context: str, turn: int, i: int) -> ToolCall:
+        args = sample_from_schema(spec.parameters, rng, context=context)
+        return ToolCall(f"call_{turn}_{i}", spec.name, args, json.dumps(args))
+
+    def _sentence(self, rng: random.Random, n: int) -> str:
+        return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
+
+    def _answer(self, req: ModelRequest, rng: random.Random, last_user: str) -> str:
+        results = [m for m in req.messages if m.role == "tool" and not m.is_error]
+        topic = " ".join(last_user.split()[:12]) or "the task"
+        parts = [f"On {topic.rstrip('.?!')}:"]
+        for m in results[-3:]:
+            parts.append(f"{m.name} returned {m.content[:80]}.")
+        parts.append(self._sentence(rng, self.settings.answer_words))
+        return " ".join(parts)
+
+
+def _pick(options_text: str, rng: random.Random) -> str:
+    options = [o.strip() for o in re.split(r"[|,]", options_text) if o.strip()]
+    return rng.choice(options) if options else ""
+
+
+def _malformed(call: ToolCall) -> ToolCall:
+    raw = '{"' + (call.raw_arguments or "{}")[2:-1]  # a truncated, unparseable object
+    return ToolCall(call.id, call.name, None, raw, "invalid JSON in tool arguments")
+
+
+_STRING_BY_NAME = {
+    "expression": lambda rng: f"{rng.randint(2, 99)} * ({rng.randint(1, 20)} + {rng.randint(1, 20)})",
+    "path": lambda rng: ".",
+    "url": lambda rng: "https://example.com/",
+    "timezone": lambda rng: rng.choice(["UTC", "Europe/Paris", "America/New_York"]),
+    "tz": lambda rng: "UTC",
+}
+
+
+def sample_from_schema(schema: dict[str, Any], rng: random.Random, *, context: str = "", name: str = "", defs: dict[str, Any] | None = None) -> Any:
+    """A value that validates against a JSON Schema (the subset that tool signatures and
+    structured outputs use)."""
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        ref = schema["$ref"].rsplit("/", 1)[-1]
+        return sample_from_schema(defs.get(ref, {}), rng, context=context, name=name, defs=defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
+            return sample_from_schema(options[0], rng, context=context, name=name, defs=defs)
+    if "allOf" in schema and schema["allOf"]:
+        return sample_from_schema(schema["allOf"][0], rng, context=context, name=name, defs=defs)
+    if "default" in schema and rng.random() < 0.5:
+        return schema["default"]
+    typ = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), "string")
+    if typ == "object":
+        props: dict[str, Any] = schema.get("properties", {})
+        required = set(schema.get("required", props.keys()))
+        return {
+            k: sample_from_schema(v, rng, context=context, name=k, defs=defs)
+            for k, v in props.items()
+            if k in required or rng.random() < 0.5
+        }
+    if typ == "array":
+        n = max(schema.get("minItems", 1), min(schema.get("maxItems", 3), 2))
+        return [sample_from_schema(schema.get("items", {}), rng, context=context, defs=defs) for _ in range(n)]
+    if typ == "integer":
+        lo = int(schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1 if "exclusiveMinimum" in schema else 0))
+        hi = int(schema.get("maximum", schema.get("exclusiveMaximum", lo + 101) - 1 if "exclusiveMaximum" in schema else lo + 100))
+        return rng.randint(lo, max(lo, hi))
+    if typ == "number":
+        lo = float(schema.get("minimum", schema.get("exclusiveMinimum", 0.0)))
+        hi = float(schema.get("maximum", schema.get("exclusiveMaximum", lo + 100.0)))
+        return round(rng.uniform(lo, hi), 2) if hi > lo else lo
+    if typ == "boolean":
+        return rng.random() < 0.5
+    if typ == "null":
+        return None
+    make = _STRING_BY_NAME.get(name.lower())
+    if make is not None:
+        text = make(rng)
+    else:
+        words = [w for w in re.findall(r"[A-Za-z]{3,}", context)] or _WORDS
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
+    lo_len, hi_len = schema.get("minLength", 0), schema.get("maxLength")
+    text = text.ljust(lo_len, "x")
+    return text[:hi_len] if hi_len else text
