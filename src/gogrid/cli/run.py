@@ -62,37 +62,27 @@ class Progress:
         return None
 
 
-def services_for(args: argparse.Namespace, runtime: Any) -> list[Any]:
-    """Background services for a headless run: the JSONL log when asked for."""
-    services: list[Any] = []
-    if args.log_file:
-        from gogrid.telemetry.jsonl import JsonlExporter
-
-        services.append(runtime.bus.subscribe(JsonlExporter(args.log_file)))
-    return services
-
-
 def main(args: argparse.Namespace) -> int:
-    from gogrid.engine.runtime import Runtime
+    from gogrid.host import Host
 
     text = read_input(args.input)
     if args.model_override and "/" not in args.model_override:
         raise UsageError(f"--model-override: expected provider/model, got {args.model_override!r}")
-    try:
-        runtime = Runtime.from_file(args.file, model_override=args.model_override)
-    except ManifestError as e:
-        return manifest_error(e)
-    if args.workflow and args.workflow not in runtime.loaded.manifest.workflows:
-        known = ", ".join(runtime.loaded.manifest.workflows) or "none"
-        raise UsageError(f"--workflow: no workflow named {args.workflow!r} (defined: {known})")
-    for problem in runtime.tools.problems:
-        print(f"warning: plugin {problem}", file=sys.stderr)
+    host = Host(log_file=args.log_file)
     if not args.quiet:
-        runtime.bus.subscribe(Progress(sys.stderr))
-    runtime.services.extend(services_for(args, runtime))
+        host.bus.subscribe(Progress(sys.stderr))
 
     async def go() -> Any:
-        async with runtime:
+        async with host:
+            try:
+                runtime = host.load(args.file, model_override=args.model_override)
+            except ManifestError as e:
+                return e
+            if args.workflow and args.workflow not in runtime.loaded.manifest.workflows:
+                known = ", ".join(runtime.loaded.manifest.workflows) or "none"
+                return UsageError(f"--workflow: no workflow named {args.workflow!r} (defined: {known})")
+            for problem in runtime.tools.problems:
+                print(f"warning: plugin {problem}", file=sys.stderr)
             handle = runtime.start(text, workflow=args.workflow)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stop_on_signal, runtime, handle.run_id, tg.cancel_scope)
@@ -101,6 +91,10 @@ def main(args: argparse.Namespace) -> int:
             return result
 
     result = anyio.run(go)
+    if isinstance(result, ManifestError):
+        return manifest_error(result)
+    if isinstance(result, UsageError):
+        raise result
     if args.json:
         print(json.dumps({"run_id": result.run_id, "status": result.status.value, "output": result.output, "error": result.error}, default=str))
     elif result.output is not None:

@@ -137,12 +137,16 @@ class Runtime:
         tg.cancel_scope.cancel()
         return await tg.__aexit__(*exc)
 
+    def attach(self, task_group: TaskGroup) -> None:
+        """Run background runs in a host's task group instead of our own `async with`."""
+        self._tg = task_group
+
     # --- runs ----------------------------------------------------------------------------------
 
     def start(self, input: Any = "", *, run_id: str | None = None, workflow: str | None = None, labels: dict[str, str] | None = None) -> RunHandle:
         """Launch a run in the background (inside `async with`) and return its handle at once."""
         if self._tg is None:
-            raise RuntimeError("Runtime.start() needs `async with runtime:`")
+            raise RuntimeError("Runtime.start() needs `async with runtime:` or a Host")
         handle = self._open(run_id, workflow)
         self._tg.start_soon(self._execute, handle, input, workflow, labels or {})
         return handle

@@ -1,0 +1,101 @@
+"""The Host: everything one GoGrid process owns.
+
+One event bus, the database writer, the local channel other processes talk to, exporters, and
+every Runtime loaded in this process (the console runs several manifests at once; `gogrid run`
+runs one). Control commands (kill, budget changes) arrive here and are routed to the runtime
+that holds the target.
+
+    async with Host(db=path) as host:
+        rt = host.load("team.yaml")
+        result = await rt.run("Plan a launch")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from gogrid.engine.bus import EventBus
+from gogrid.engine.runtime import Runtime, Service
+from gogrid.engine.scope import Scope
+
+
+class Host:
+    def __init__(
+        self,
+        *,
+        db: str | Path | None = None,
+        log_file: str | Path | None = None,
+        bus: EventBus | None = None,
+    ) -> None:
+        self.bus = bus or EventBus()
+        self.db_path = Path(db) if db is not None else None
+        self.log_file = log_file
+        self.runtimes: list[Runtime] = []
+        self.services: list[Service] = []
+        self._tg: TaskGroup | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    def _open_services(self) -> None:
+        if self.log_file:
+            from gogrid.telemetry.jsonl import JsonlExporter
+
+            self.services.append(self.bus.subscribe(JsonlExporter(self.log_file)))
+
+    async def __aenter__(self) -> Host:
+        self._open_services()
+        self._tg = anyio.create_task_group()
+        await self._tg.__aenter__()
+        for s in self.services:
+            self._tg.start_soon(s.run)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> bool | None:
+        assert self._tg is not None
+        tg, self._tg = self._tg, None
+        for rt in self.runtimes:
+            for handle in rt.live_runs():
+                if exc[0] is not None:
+                    rt.cancel(handle.run_id, "shutting down")
+                with anyio.CancelScope(shield=True):
+                    await handle.done.wait()
+        with anyio.CancelScope(shield=True):
+            for rt in self.runtimes:
+                await rt.models.aclose()
+            for s in reversed(self.services):
+                await s.close()
+        tg.cancel_scope.cancel()
+        return await tg.__aexit__(*exc)
+
+    @property
+    def task_group(self) -> TaskGroup:
+        if self._tg is None:
+            raise RuntimeError("the Host is not running; use `async with host:`")
+        return self._tg
+
+    # --- runtimes ------------------------------------------------------------------------------
+
+    def load(self, path: str | Path, **options: Any) -> Runtime:
+        """Load a manifest into a Runtime that shares this host's bus and services."""
+        rt = Runtime.from_file(path, bus=self.bus, **options)
+        rt.attach(self.task_group)
+        self.runtimes.append(rt)
+        return rt
+
+    def find_scope(self, target: str, node: str | None = None) -> tuple[Runtime, Scope] | None:
+        for rt in self.runtimes:
+            scope = rt.find_scope(target, node)
+            if scope is not None:
+                return rt, scope
+        return None
+
+    def kill(self, target: str, *, node: str | None = None, reason: str = "killed by operator", actor: str = "user") -> Scope | None:
+        found = self.find_scope(target, node)
+        if found is None:
+            return None
+        rt, scope = found
+        return rt.kill(scope.span_id, reason=reason, actor=actor)
