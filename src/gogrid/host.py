@@ -44,7 +44,9 @@ class Host:
         if self.log_file:
             from gogrid.telemetry.jsonl import JsonlExporter
 
-            self.services.append(self.bus.subscribe(JsonlExporter(self.log_file)))
+            exporter = JsonlExporter(self.log_file)
+            self.bus.subscribe(exporter)
+            self.services.append(exporter)
 
     async def __aenter__(self) -> Host:
         self._open_services()

@@ -169,7 +169,7 @@ class Runtime:
         scope = handle.scope
         wf = self.workflow if workflow is None else self.named_workflow(workflow)
         spec: WorkflowSpec = self.loaded.manifest.workflow if workflow is None else self.loaded.manifest.workflows[workflow]
-        common = {"run_id": handle.run_id, "span_id": scope.span_id}
+        common: dict[str, Any] = {"run_id": handle.run_id, "span_id": scope.span_id}
         text = input if isinstance(input, str) else str(input)
         self.bus.publish(RunStarted(workflow=wf.name, manifest=str(self.loaded.path), input=text, labels=labels, **common))
         scope.status = RunStatus.RUNNING
