@@ -24,16 +24,50 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gogrid.messages import Message, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage
+from gogrid.messages import ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage
 from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
 from gogrid.models.pricing import Price
 from gogrid.models.tokens import estimate_tokens
 
-_WORDS = (
-    "analysis shows the plan holds with a few caveats worth noting first the data supports the "
-    "main claim second the costs are within range third risks remain around timing and scope "
-    "overall we recommend proceeding while tracking the open questions closely"
-).split()
+_WORDS = ["analysis", "shows", "the", "plan", "holds", "with", "a", "few", "caveats", "worth", "noting", "first", "the", "data", "supports", "the", "main", "claim", "second", "the", "costs", "are", "within", "range", "third", "risks", "remain", "around", "timing", "and", "scope", "overall", "we", "recommend", "proceeding", "while", "tracking", "the", "open", "questions", "closely"]
+
+# Answer text is assembled from whole sentences about the input's subject, so that a demo or a
+# console pane reads like a model's reply rather than shuffled words.
+_OPENERS = (
+    "Here is my take on {topic}.",
+    "Regarding {topic}, here is what I found.",
+    "On {topic}, in short:",
+    "I looked into {topic}.",
+)
+_TOOL_LINES = (
+    "The {tool} tool returned {result}.",
+    "According to {tool}, the result is {result}.",
+    "I checked with {tool}, which gave {result}.",
+)
+_BODY = (
+    "The main point is that {focus} looks feasible with what we know today.",
+    "The evidence supports {focus}, though a few details still need confirming.",
+    "The biggest risk around {focus} is timing, so it is worth tracking closely.",
+    "Costs for {focus} appear to stay within a reasonable range.",
+    "A sensible next step is to split {focus} into smaller pieces and check each one.",
+    "It would help to revisit {focus} once more data is available.",
+    "Two open questions remain: who owns {focus}, and how success will be measured.",
+    "Compared with the alternatives, {focus} offers the clearest path forward.",
+)
+_CLOSERS = (
+    "Overall, I recommend going ahead with {focus} while keeping the open questions visible.",
+    "In summary, {focus} is on track, with the caveats above.",
+    "My recommendation: proceed with {focus} and review it again after the first milestone.",
+)
+_STOP = frozenset({
+    "a", "about", "an", "and", "are", "as", "at", "be", "but", "by", "calculate", "can", "compare", "compute",
+    "could", "describe", "do", "does", "explain", "find", "for", "from", "get", "give", "had",
+    "has", "have", "hello", "help", "hey", "hi", "how", "i", "if", "in", "into", "is", "it", "its",
+    "know", "let", "list", "make", "me", "my", "need", "of", "on", "or", "our", "please", "should",
+    "show", "so", "summarise", "summarize", "tell", "than", "that", "the", "their", "then",
+    "there", "these", "this", "to", "want", "was", "we", "what", "what's", "when", "where",
+    "which", "who", "why", "will", "with", "would", "write", "you", "your",
+})
 
 
 class SimStep(BaseModel):
@@ -216,17 +250,69 @@ class SimModel:
         args = sample_from_schema(spec.parameters, rng, context=context)
         return ToolCall(f"call_{turn}_{i}", spec.name, args, json.dumps(args))
 
-    def _sentence(self, rng: random.Random, n: int) -> str:
-        return " ".join(rng.choice(_WORDS) for _ in range(n)).capitalize() + "."
+    def _sentence(self, rng: random.Random, n: int, focus: str = "the plan") -> str:
+        """About `n` words of plain sentences (long outputs, vote reasons)."""
+        words: list[str] = []
+        while len(words) < n:
+            words.extend(rng.choice(_BODY).format(focus=focus).split())
+        text = " ".join(words[:n]).rstrip(",.:;")
+        return text[:1].upper() + text[1:] + "."
 
     def _answer(self, req: ModelRequest, rng: random.Random, last_user: str) -> str:
-        results = [m for m in req.messages if m.role == "tool" and not m.is_error]
-        topic = " ".join(last_user.split()[:12]) or "the task"
-        parts = [f"On {topic.rstrip('.?!')}:"]
-        for m in results[-3:]:
-            parts.append(f"{m.name} returned {m.content[:80]}.")
-        parts.append(self._sentence(rng, self.settings.answer_words))
+        """A reply built from the question's subject and the tool results in the conversation,
+        about `answer_words` long."""
+        topic = _topic(last_user)
+        focus = _focus(last_user)
+        rng = random.Random(rng.random() + zlib.crc32(last_user.encode()))  # varies with the question
+        parts = [rng.choice(_OPENERS).format(topic=topic)]
+        for m in [m for m in req.messages if m.role == "tool" and not m.is_error][-3:]:
+            parts.append(rng.choice(_TOOL_LINES).format(tool=m.name or "tool", result=_quote(m.content)))
+        body = list(_BODY)
+        rng.shuffle(body)
+        count = sum(len(p.split()) for p in parts)
+        for sentence in body:
+            if count >= self.settings.answer_words - 12:
+                break
+            parts.append(sentence.format(focus=focus))
+            count += len(parts[-1].split())
+        parts.append(rng.choice(_CLOSERS).format(focus=focus))
         return " ".join(parts)
+
+
+def _topic(text: str) -> str:
+    """The question itself, shortened, as a noun phrase for an opening sentence."""
+    words = text.split()
+    if not words:
+        return "the task"
+    topic = " ".join(words[:12]).rstrip(".?!:;,")
+    if len(words) > 12:
+        topic += "..."
+    return f'"{topic}"'
+
+
+_PHRASE = re.compile(r"\b(?:the|a|an|our|my|this|your)\s+([A-Za-z][A-Za-z0-9'-]*(?:\s+[A-Za-z][A-Za-z0-9'-]*)?)", re.IGNORECASE)
+
+
+def _focus(text: str) -> str:
+    """A short subject for body sentences: the last "the ..." phrase of the input, else its
+    first content word."""
+    for match in reversed(list(_PHRASE.finditer(text))):
+        words = [w for w in match.group(1).split() if w.lower() not in _STOP]
+        if words:
+            return "the " + " ".join(words).lower()
+    words = re.findall(r"[A-Za-z][A-Za-z0-9'-]*", text)
+    content = [w for w in words if w.lower() not in _STOP and len(w) > 2]
+    names = [w for w in words[1:] if w[0].isupper() and w.lower() not in _STOP]  # proper nouns read well alone
+    if names:
+        return " and ".join(names[:2])
+    return "the " + content[0].lower() if content else "the plan"
+
+
+def _quote(content: str, limit: int = 80) -> str:
+    text = " ".join(content.split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + "..."
+    return text or "nothing"
 
 
 def _pick(options_text: str, rng: random.Random) -> str:
@@ -263,7 +349,7 @@ def sample_from_schema(schema: dict[str, Any], rng: random.Random, *, context: s
         if key in schema:
             options = [o for o in schema[key] if o.get("type") != "null"] or schema[key]
             return sample_from_schema(options[0], rng, context=context, name=name, defs=defs)
-    if "allOf" in schema and schema["allOf"]:
+    if schema.get("allOf"):
         return sample_from_schema(schema["allOf"][0], rng, context=context, name=name, defs=defs)
     if "default" in schema and rng.random() < 0.5:
         return schema["default"]
