@@ -331,6 +331,14 @@ _STRING_BY_NAME = {
     "url": lambda rng: "https://example.com/",
     "timezone": lambda rng: rng.choice(["UTC", "Europe/Paris", "America/New_York"]),
     "tz": lambda rng: "UTC",
+    "pattern": lambda rng: "*",
+}
+
+_STRING_BY_FORMAT = {
+    "date": lambda rng: f"20{rng.randint(24, 27)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+    "date-time": lambda rng: f"20{rng.randint(24, 27)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
+    "uri": lambda rng: "https://example.com/",
+    "email": lambda rng: "someone@example.com",
 }
 
 
@@ -379,7 +387,7 @@ def sample_from_schema(schema: dict[str, Any], rng: random.Random, *, context: s
         return rng.random() < 0.5
     if typ == "null":
         return None
-    make = _STRING_BY_NAME.get(name.lower())
+    make = _STRING_BY_FORMAT.get(schema.get("format", "")) or _STRING_BY_NAME.get(name.lower())
     if make is not None:
         text = make(rng)
     else:
