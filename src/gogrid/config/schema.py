@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gogrid.config.budgets import Budgets
 from gogrid.config.workflows import WorkflowSpec
 
 
@@ -98,4 +99,4 @@ class Manifest(Strict):
     agents: dict[str, AgentDef] = Field(default_factory=dict)
     workflows: dict[str, WorkflowSpec] = Field(default_factory=dict, description="named workflows, usable by `ref:`")
     workflow: WorkflowSpec
-    budgets: dict[str, Any] | None = Field(default=None, description="budget limits (see docs)")
+    budgets: Budgets | None = Field(default=None, description="hard limits in USD, tokens and requests (docs/budgets.md)")
