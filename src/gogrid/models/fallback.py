@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gogrid.messages import ModelRequest, ModelResponse
-from gogrid.models.pricing import Price
 from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
+from gogrid.models.pricing import Price
 
 if TYPE_CHECKING:
     from gogrid.models.registry import ModelHandle

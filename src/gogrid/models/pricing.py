@@ -20,8 +20,20 @@ class Price:
     input: float
     output: float
     cached_input: float | None = None  # None: cached input tokens cost the same as input
+    # Set when the price comes from genai-prices: costs are then computed by the library, which
+    # knows tiers (a long prompt can switch the whole call to a higher rate) the fields above
+    # cannot express. The fields hold the base rates, for reservations and display.
+    genai_ref: tuple[str, str] | None = None  # (genai-prices provider id, model)
+
+    @property
+    def source(self) -> str:
+        return "genai-prices" if self.genai_ref else "manifest"
 
     def cost(self, usage: Usage) -> float:
+        if self.genai_ref is not None:
+            exact = _genai_cost(self.genai_ref, usage)
+            if exact is not None:
+                return exact
         cached = min(usage.cached_tokens, usage.input_tokens)
         cached_rate = self.input if self.cached_input is None else self.cached_input
         return (
@@ -51,14 +63,35 @@ def lookup_price(provider: str, model: str) -> Price | None:
         per_m = 1_000_000
         base = calc_price(GUsage(input_tokens=per_m, output_tokens=per_m), model, provider_id=provider_id)
         mp = base.model_price
-        inp = float(mp.input_mtok) if mp.input_mtok is not None else None
-        out = float(mp.output_mtok) if mp.output_mtok is not None else None
-        cached = float(mp.cache_read_mtok) if getattr(mp, "cache_read_mtok", None) is not None else None
+        inp = _base(mp.input_mtok)
+        out = _base(mp.output_mtok)
+        cached = _base(getattr(mp, "cache_read_mtok", None))
     except Exception:
         return None
     if inp is None or out is None:
         return None
-    return Price(input=inp, output=out, cached_input=cached)
+    return Price(input=inp, output=out, cached_input=cached, genai_ref=(provider_id, model))
+
+
+def _base(value: object) -> float | None:
+    """A flat price, or the base rate of a tiered one."""
+    if value is None:
+        return None
+    return float(getattr(value, "base", value))  # type: ignore[arg-type]
+
+
+def _genai_cost(ref: tuple[str, str], usage: Usage) -> float | None:
+    try:
+        from genai_prices import Usage as GUsage
+        from genai_prices import calc_price
+
+        g = GUsage(
+            input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+            cache_read_tokens=min(usage.cached_tokens, usage.input_tokens) or None,
+        )
+        return float(calc_price(g, ref[1], provider_id=ref[0]).total_price)
+    except Exception:
+        return None
 
 
 def cost_of(usage: Usage, price: Price | None) -> float | None:

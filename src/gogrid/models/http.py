@@ -1,0 +1,526 @@
+"""The HTTP side shared by every real provider: one httpx client per model, SSE parsing, error
+mapping, API keys, and the retry loop with its limits.
+
+A provider subclasses `HttpModel` and supplies the wire format: the URL and body of a request,
+how to read a JSON response, how to follow a stream (`StreamState`), and how its error bodies
+read. Everything about timing (timeouts, retries, backoff, Retry-After, concurrency and
+per-minute limits) and about secrets (keys only from the environment, never in a message) is here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import anyio
+import httpx
+
+from gogrid.config.schema import ModelDef
+from gogrid.messages import ModelRequest, ModelResponse, ToolCall, Usage
+from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
+from gogrid.models.registry import ModelConfigError
+from gogrid.models.resilience import RateWindow, backoff_delay, endpoint_limits, parse_retry_after
+from gogrid.models.tokens import count_prompt, count_text
+
+# --- secrets ---------------------------------------------------------------------------------------
+
+
+class Secret:
+    """An API key. Its repr and str never show the value, so it cannot leak through a log line,
+    an event or an exception by accident."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+def redact(text: str, secret: Secret | None) -> str:
+    """`text` with the key (and any line quoting it) masked, for messages built from what a
+    server echoed back."""
+    if secret is None or not secret.reveal():
+        return text
+    value = secret.reveal()
+    text = text.replace(value, "***")
+    # Servers sometimes echo a key cut short or mangled; mask any long run of it too.
+    if len(value) >= 16:
+        for i in range(0, len(value) - 11, 4):
+            chunk = value[i : i + 12]
+            if chunk in text:
+                text = text.replace(chunk, "***")
+    return text
+
+
+# `gogrid validate` and `gogrid models` inspect manifests on machines without keys: there a
+# missing key is reported, not fatal. Everywhere else it stops the load.
+_KEYS_OPTIONAL: ContextVar[list[str] | None] = ContextVar("gogrid_keys_optional", default=None)
+
+
+@contextmanager
+def keys_optional() -> Iterator[list[str]]:
+    """Within this block models build without their keys; the list collects what is missing."""
+    missing: list[str] = []
+    token = _KEYS_OPTIONAL.set(missing)
+    try:
+        yield missing
+    finally:
+        _KEYS_OPTIONAL.reset(token)
+
+
+def find_key(label: str, env_names: list[str], *, required: bool) -> tuple[Secret | None, str]:
+    """The key from the first variable of `env_names` that is set, and the variable's name."""
+    for name in env_names:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return Secret(value), name
+    names = " or ".join(env_names)
+    if required:
+        message = f"environment variable {names} is not set (the API key for {label})"
+        collector = _KEYS_OPTIONAL.get()
+        if collector is None:
+            raise ModelConfigError(message)
+        collector.append(message)
+    return None, env_names[0]
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+COMMON_SETTINGS = {
+    "max_tokens": "output tokens when an agent sets none",
+    "read_timeout": "seconds without a byte before a request is abandoned",
+    "retry_backoff": "first backoff wait in seconds (doubles per retry, with jitter)",
+    "retry_backoff_max": "longest backoff wait in seconds",
+    "max_retry_wait": "longest Retry-After honoured; longer ones fail at once so a fallback can take over",
+    "headers": "extra HTTP headers (mapping)",
+    "structured_output": "native | prompt: how an output schema reaches the model",
+}
+
+
+@dataclass
+class HttpConfig:
+    base_url: str
+    api_key: Secret | None = None
+    api_key_env: str = ""
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+    total_timeout: float = 600.0
+    max_retries: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 20.0
+    max_retry_wait: float = 60.0
+    concurrency: int = 16
+    rpm: int | None = None
+    tpm: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    structured_output: str = "native"
+    key_required: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)  # provider-specific settings
+
+
+def http_config(
+    provider: str,
+    name: str,
+    mdef: ModelDef,
+    *,
+    default_base: str,
+    base_env: str | None,
+    key_envs: list[str],
+    key_required: bool,
+    extra_settings: dict[str, str] | None = None,
+) -> HttpConfig:
+    """Read a model definition into an HttpConfig, rejecting unknown settings by name.
+
+    The base URL comes from the manifest, else `base_env` (as the official SDKs do), else the
+    provider's public address. The key comes from `api_key_env` when the manifest names one
+    (then it is required), else from the provider's usual variables."""
+    label = f"{provider}/{name}"
+    known = {**COMMON_SETTINGS, **(extra_settings or {})}
+    settings = dict(mdef.settings)
+    for key in settings:
+        if key not in known:
+            from gogrid.config.loader import did_you_mean
+
+            raise ModelConfigError(
+                f"settings.{key}: unknown setting for {provider}{did_you_mean(key, known)}; "
+                f"expected one of: {', '.join(sorted(known))}"
+            )
+    base = (mdef.base_url or (os.environ.get(base_env, "") if base_env else "") or default_base).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ModelConfigError(f"base_url: expected an http:// or https:// address, got {base!r}")
+    envs = [mdef.api_key_env] if mdef.api_key_env else key_envs
+    required = key_required or bool(mdef.api_key_env)
+    key, env_name = find_key(label, envs, required=required)
+    headers = settings.get("headers", {})
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        raise ModelConfigError("settings.headers: expected a mapping of header name to text")
+    structured = settings.get("structured_output", "native")
+    if structured not in ("native", "prompt"):
+        raise ModelConfigError(f"settings.structured_output: expected 'native' or 'prompt', got {structured!r}")
+    cfg = HttpConfig(base_url=base, api_key=key, api_key_env=env_name, headers=dict(headers), structured_output=structured, key_required=required)
+    try:
+        if mdef.timeout is not None:
+            cfg.total_timeout = float(mdef.timeout)
+            cfg.read_timeout = min(cfg.read_timeout, cfg.total_timeout)
+        if mdef.connect_timeout is not None:
+            cfg.connect_timeout = float(mdef.connect_timeout)
+        if mdef.max_retries is not None:
+            cfg.max_retries = int(mdef.max_retries)
+        if mdef.concurrency is not None:
+            cfg.concurrency = int(mdef.concurrency)
+        cfg.rpm, cfg.tpm = mdef.rpm, mdef.tpm
+        for key_, attr in (("read_timeout", "read_timeout"), ("retry_backoff", "backoff_base"),
+                           ("retry_backoff_max", "backoff_max"), ("max_retry_wait", "max_retry_wait")):
+            if key_ in settings:
+                value = float(settings[key_])
+                if value < 0:
+                    raise ValueError(f"settings.{key_}: expected a number >= 0, got {value}")
+                setattr(cfg, attr, value)
+    except (TypeError, ValueError) as e:
+        raise ModelConfigError(str(e)) from None
+    cfg.extra = {k: v for k, v in settings.items() if k in (extra_settings or {})}
+    return cfg
+
+
+# --- streams ----------------------------------------------------------------------------------------
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) pairs of a server-sent event stream. An event still open when the stream
+    ends is dropped, as the SSE spec says: it may be cut in half."""
+    event, data = "", []
+    async for line in lines:
+        if not line:
+            if data:
+                yield event or "message", "\n".join(data)
+            event, data = "", []
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+
+
+@dataclass
+class StreamState:
+    """What a stream has delivered so far. Providers feed it; it assembles text and tool calls
+    (argument fragments by index) and keeps the usage the provider reported."""
+
+    on_delta: DeltaHook | None = None
+    text: list[str] = field(default_factory=list)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
+    usage: Usage | None = None
+    finish_reason: str | None = None
+    done: bool = False
+
+    def add_text(self, piece: str) -> None:
+        if piece:
+            self.text.append(piece)
+            if self.on_delta is not None:
+                self.on_delta(piece)
+
+    def call(self, index: int) -> dict[str, Any]:
+        return self.calls.setdefault(index, {"id": "", "name": "", "args": []})
+
+    @property
+    def delivered(self) -> bool:
+        return bool(self.text or self.calls)
+
+    def tool_calls(self) -> list[ToolCall]:
+        return [parse_tool_call(c["id"], c["name"], "".join(c["args"])) for _, c in sorted(self.calls.items())]
+
+    def response(self) -> ModelResponse:
+        return ModelResponse(
+            text="".join(self.text), tool_calls=self.tool_calls(),
+            usage=self.usage or Usage(count="estimated"), finish_reason=self.finish_reason,
+        )
+
+
+def parse_tool_call(call_id: str, name: str, raw: str) -> ToolCall:
+    """A tool call whose arguments arrived as JSON text; bad JSON is kept for the agent loop to
+    report back to the model rather than raised here."""
+    text = raw.strip() or "{}"
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        return ToolCall(call_id, name, None, raw, f"arguments are not valid JSON: {e.msg} at position {e.pos}")
+    if not isinstance(value, dict):
+        return ToolCall(call_id, name, None, raw, "arguments are not a JSON object")
+    return ToolCall(call_id, name, value, raw)
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+RETRYABLE_STATUS = {408, 409, 425, 429}
+_REASONS = {400: "bad request", 401: "unauthorized", 403: "forbidden", 404: "not found",
+            408: "request timeout", 409: "conflict", 413: "request too large", 422: "unprocessable",
+            429: "rate limited", 500: "server error", 502: "bad gateway", 503: "unavailable",
+            504: "gateway timeout", 529: "overloaded"}
+
+
+def _snippet(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+# --- the model --------------------------------------------------------------------------------------
+
+
+class HttpModel:
+    """A model behind an HTTP API. Subclasses set `provider` and implement the wire format."""
+
+    provider: ClassVar[str] = ""
+
+    def __init__(self, name: str, cfg: HttpConfig) -> None:
+        self.name = name
+        self.cfg = cfg
+        self._client: httpx.AsyncClient | None = None
+        self._endpoint = f"{self.provider} {cfg.base_url}"
+
+    # -- wire format (subclasses) --
+
+    def url(self, req: ModelRequest) -> str:
+        raise NotImplementedError
+
+    def auth_headers(self, key: str) -> dict[str, str]:
+        raise NotImplementedError
+
+    def body(self, req: ModelRequest) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def parse(self, data: dict[str, Any]) -> ModelResponse:
+        raise NotImplementedError
+
+    def feed(self, state: StreamState, event: str, data: str) -> None:
+        raise NotImplementedError
+
+    def error_text(self, body: Any) -> str | None:
+        """The message inside a provider's error body (parsed JSON), if it has one."""
+        if isinstance(body, dict):
+            err = body.get("error")
+            if isinstance(err, dict) and isinstance(err.get("message"), str):
+                kind = err.get("type") or err.get("status") or err.get("code")
+                return f"{err['message']}" + (f" ({kind})" if isinstance(kind, str) and kind else "")
+            if isinstance(err, str):
+                return err
+            if isinstance(body.get("message"), str):
+                return str(body["message"])
+        return None
+
+    # -- plumbing --
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:
+            c = self.cfg
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(connect=c.connect_timeout, read=c.read_timeout, write=c.read_timeout, pool=None),
+                limits=httpx.Limits(max_connections=c.concurrency, max_keepalive_connections=c.concurrency),
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aclose()
+
+    def headers(self) -> dict[str, str]:
+        h = {"content-type": "application/json", "accept": "application/json", **self.cfg.headers}
+        if self.cfg.api_key is not None:
+            h.update(self.auth_headers(self.cfg.api_key.reveal()))
+        return h
+
+    def error(self, message: str, **kw: Any) -> ModelError:
+        return ModelError(redact(f"{self.label}: {message}", self.cfg.api_key), **kw)
+
+    def http_error(self, status: int, text: str, headers: Any, partial: ModelResponse | None = None) -> ModelError:
+        try:
+            detail = self.error_text(json.loads(text)) if text else None
+        except ValueError:
+            detail = None
+        detail = detail or _snippet(text) or "(empty body)"
+        message = f"HTTP {status} {_REASONS.get(status, 'error')}: {_snippet(detail)}"
+        if status in (401, 403):
+            message += f" (check the key in ${self.cfg.api_key_env})" if self.cfg.api_key is not None else f" (no API key sent; set ${self.cfg.api_key_env})"
+        elif status == 404:
+            message += f" (is the model name right, and is {self.cfg.base_url} the right base_url?)"
+        retry_after = parse_retry_after(headers)
+        should = headers.get("x-should-retry")
+        retryable = should == "true" if should in ("true", "false") else (status in RETRYABLE_STATUS or status >= 500)
+        return self.error(message, retryable=retryable, status=status, retry_after=retry_after, partial=partial)
+
+    # -- one call, with retries --
+
+    async def request(
+        self,
+        req: ModelRequest,
+        *,
+        on_delta: DeltaHook | None = None,
+        on_attempt: AttemptHook | None = None,
+    ) -> ModelResponse:
+        body = self.body(req)
+        url = self.url(req)
+        cfg = self.cfg
+        limits = endpoint_limits(self._endpoint, cfg.concurrency)
+        window = limits.window(self.name, cfg.rpm, cfg.tpm)
+        budget_tokens = len(json.dumps(body)) // 4 + (req.max_tokens or 0)
+        attempt = 0
+        while True:
+            attempt += 1
+            booking: list[float] | None = None
+            if window is not None:
+                booking, _ = await window.acquire(budget_tokens)
+            started = time.monotonic()
+            try:
+                async with limits.concurrency:
+                    response = await self._attempt(url, body, req, on_delta if req.stream else None)
+            except ModelError as e:
+                latency = time.monotonic() - started
+                wait, why_not = self._retry_plan(e, attempt)
+                if why_not is None:
+                    if on_attempt:
+                        on_attempt(AttemptInfo(self.provider, self.name, attempt, "retry", e.status, str(e), wait, latency))
+                    await anyio.sleep(wait)
+                    continue
+                if why_not:
+                    e.args = (f"{e.args[0]} ({why_not})",)
+                if on_attempt:
+                    on_attempt(AttemptInfo(self.provider, self.name, attempt, "error", e.status, str(e), 0.0, latency))
+                raise
+            latency = time.monotonic() - started
+            self._fill_usage(response, req)
+            if booking is not None:
+                RateWindow.settle(booking, response.usage.total_tokens)
+            response.provider, response.model, response.attempts = self.provider, self.name, attempt
+            if on_attempt:
+                on_attempt(AttemptInfo(self.provider, self.name, attempt, "ok", 200, None, 0.0, latency))
+            return response
+
+    def _retry_plan(self, e: ModelError, attempt: int) -> tuple[float, str | None]:
+        """(wait, None) to retry, or (0, reason) to give up; reason "" when it is obvious."""
+        cfg = self.cfg
+        if not e.retryable:
+            return 0.0, ""
+        if e.partial is not None and (e.partial.text or e.partial.tool_calls):
+            return 0.0, "not retried: output was already streamed"
+        if attempt > cfg.max_retries:
+            return 0.0, f"gave up after {attempt} attempt(s)"
+        if e.retry_after is not None:
+            if e.retry_after > cfg.max_retry_wait:
+                return 0.0, f"Retry-After {e.retry_after:g}s exceeds max_retry_wait {cfg.max_retry_wait:g}s"
+            return e.retry_after, None
+        return backoff_delay(attempt, cfg.backoff_base, cfg.backoff_max), None
+
+    async def _attempt(self, url: str, body: dict[str, Any], req: ModelRequest, on_delta: DeltaHook | None) -> ModelResponse:
+        state = StreamState(on_delta)
+        cfg = self.cfg
+        try:
+            with anyio.fail_after(cfg.total_timeout):
+                if req.stream:
+                    return await self._stream(url, body, state)
+                return await self._plain(url, body)
+        except TimeoutError:
+            raise self.error(f"timed out after {cfg.total_timeout:g}s (timeout)", retryable=True, partial=self._partial(state, req)) from None
+        except httpx.ConnectTimeout:
+            raise self.error(f"could not connect to {cfg.base_url} within {cfg.connect_timeout:g}s (connect_timeout)", retryable=True) from None
+        except httpx.TimeoutException:
+            raise self.error(f"no data for {cfg.read_timeout:g}s (read_timeout)", retryable=True, partial=self._partial(state, req)) from None
+        except httpx.ConnectError as e:
+            raise self.error(f"cannot connect to {cfg.base_url}: {e}", retryable=True) from None
+        except httpx.TransportError as e:
+            what = "stream cut off" if state.delivered else "connection failed"
+            raise self.error(f"{what}: {type(e).__name__}: {e}", retryable=True, partial=self._partial(state, req)) from None
+        except ModelError as e:
+            if e.partial is None and state.delivered:
+                e.partial = self._partial(state, req)
+            raise
+
+    async def _plain(self, url: str, body: dict[str, Any]) -> ModelResponse:
+        resp = await self.client().post(url, json=body, headers=self.headers())
+        if resp.status_code >= 400:
+            raise self.http_error(resp.status_code, resp.text, resp.headers)
+        try:
+            data = resp.json()
+        except ValueError:
+            raise self.error(f"invalid JSON in the response body: {_snippet(resp.text, 120)!r}", retryable=True, status=resp.status_code) from None
+        return self._parse(data)
+
+    def _parse(self, data: Any) -> ModelResponse:
+        if isinstance(data, dict) and "error" in data:
+            raise self.http_error(200, json.dumps(data), {})
+        try:
+            return self.parse(data)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise self.error(f"unexpected response shape ({type(e).__name__}: {e})", retryable=True) from None
+
+    async def _stream(self, url: str, body: dict[str, Any], state: StreamState) -> ModelResponse:
+        headers = {**self.headers(), "accept": "text/event-stream"}
+        async with self.client().stream("POST", url, json=body, headers=headers) as resp:
+            if resp.status_code >= 400:
+                text = (await resp.aread()).decode("utf-8", errors="replace")
+                raise self.http_error(resp.status_code, text, resp.headers)
+            if resp.headers.get("content-type", "").startswith("application/json"):
+                # A server that ignores `stream` answers in one piece.
+                await resp.aread()
+                try:
+                    response = self._parse(resp.json())
+                except ValueError:
+                    raise self.error(f"invalid JSON in the response body: {_snippet(resp.text, 120)!r}", retryable=True) from None
+                state.add_text(response.text)
+                return response
+            async for event, data in sse_events(resp.aiter_lines()):
+                try:
+                    self.feed(state, event, data)
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+                    raise self.error(f"malformed stream event {event!r} ({type(e).__name__}: {e})", retryable=True) from None
+                if state.done:
+                    break
+        if not state.done:
+            raise self.error("stream ended before its final event (truncated)", retryable=True, partial=state.response())
+        return state.response()
+
+    def _partial(self, state: StreamState, req: ModelRequest) -> ModelResponse | None:
+        if not state.delivered and state.usage is None:
+            return None
+        partial = state.response()
+        text = partial.text + "".join(c.raw_arguments for c in partial.tool_calls)
+        out, kind = count_text(text, self.name) if text else (0, "counted")
+        reported = state.usage
+        partial.usage = Usage(
+            reported.input_tokens if reported else 0,
+            max(out, reported.output_tokens if reported else 0),
+            reported.cached_tokens if reported else 0,
+            "counted" if kind == "counted" else "estimated",
+        )
+        return partial
+
+    def _fill_usage(self, response: ModelResponse, req: ModelRequest) -> None:
+        """Servers that report no usage (some local ones) are counted here, and labelled so."""
+        u = response.usage
+        if u.count != "exact" or (u.input_tokens == 0 and u.output_tokens == 0):
+            n_in, kind_in = count_prompt(req.system, req.messages, req.tools, self.name)
+            out_text = response.text + "".join(c.raw_arguments for c in response.tool_calls)
+            n_out, kind_out = count_text(out_text, self.name) if out_text else (0, kind_in)
+            kind = "counted" if kind_in == kind_out == "counted" else "estimated"
+            response.usage = Usage(n_in, n_out, 0, kind)
