@@ -82,6 +82,20 @@ class AgentDef(Strict):
         default=None, description="scripted replies for a sim model, one per turn"
     )
 
+    @field_validator("output_schema")
+    @classmethod
+    def _valid_json_schema(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        # A broken schema would only surface mid-run, after paying for model calls.
+        if v is not None:
+            import jsonschema
+
+            try:
+                jsonschema.Draft202012Validator.check_schema(v)
+            except jsonschema.SchemaError as e:
+                where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+                raise ValueError(f"not a valid JSON Schema: output_schema{where}: {e.message}") from None
+        return v
+
     @field_validator("model")
     @classmethod
     def _non_empty(cls, v: ModelRef) -> ModelRef:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from pydantic import ValidationError
 
 from gogrid.config.schema import ModelDef
@@ -17,5 +19,12 @@ def build(name: str, mdef: ModelDef) -> SimModel:
     except ValidationError as e:
         first = e.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ModelConfigError(f"settings.{where}: {first['msg']}") from None
+        message = first["msg"]
+        if first["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(where, list(SimSettings.model_fields), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"expected one of: {', '.join(SimSettings.model_fields)}"
+            message = f"unknown sim setting {where!r} ({hint})"
+        elif not isinstance(first.get("input"), dict | list):
+            message += f" (got {first['input']!r})"
+        raise ModelConfigError(f"settings.{where}: {message}") from None
     return SimModel(name, parsed)

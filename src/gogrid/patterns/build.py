@@ -9,12 +9,16 @@ names the file, line and field. Problems are collected, not raised one at a time
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from gogrid.config.errors import ManifestError, ManifestIssue
 from gogrid.config.loader import LoadedManifest, did_you_mean
+from gogrid.config.schema import ModelDef
 from gogrid.config.workflows import WorkflowSpec
 from gogrid.config.yaml_source import Path_
 from gogrid.engine.agent import AgentWorkflow
@@ -134,7 +138,7 @@ class Builder:
         try:
             handle = self.models.handle(adef.model)
         except ModelConfigError as e:
-            self.problem((*apath, "model"), str(e))
+            self._model_problem(adef.model, (*apath, "model"), str(e))
             handle = _NO_MODEL
         tools = {}
         for i, tname in enumerate(adef.tools):
@@ -165,10 +169,41 @@ class Builder:
         for i, raw in enumerate(script):
             try:
                 steps.append(SimStep.model_validate({"say": raw} if isinstance(raw, str) else raw))
-            except Exception as e:
-                self.problem((*path, i), f"invalid script step: {str(e).splitlines()[-1] if str(e) else e}")
+            except ValidationError as e:
+                for err in e.errors(include_url=False):
+                    self.problem((*path, i, *err["loc"]), _step_message(err))
         for m in sims:
             m.scripts[agent] = steps
+
+
+    def _model_problem(self, ref: str | list[str], agent_path: Path_, message: str) -> None:
+        """Point at the model's own definition when the problem is in it (`models.<key>.settings`
+        ...), else at the agent's `model:`; report each problem once even when shared."""
+        where = agent_path
+        field_path = _FIELD_PREFIX.match(message)
+        refs = [ref] if isinstance(ref, str) else ref
+        defined = [r for r in refs if r in self.manifest.models]
+        if field_path and len(defined) == 1 and field_path.group(1).split(".")[0].split("[")[0] in ModelDef.model_fields:
+            parts: list[str | int] = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", field_path.group(1)) if p]
+            where = ("models", defined[0], *parts)
+            message = field_path.group(2)
+        issue = self.loaded.issue(where, message)
+        if issue not in self.issues:
+            self.issues.append(issue)
+
+
+_FIELD_PREFIX = re.compile(r"^([A-Za-z_][\w.\[\]]*): (.+)$", re.DOTALL)
+
+
+def _step_message(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1]) if err["loc"] else ""
+        fields = [f.alias or name for name, f in SimStep.model_fields.items()]
+        hint = did_you_mean(key, fields) or f"; a step takes: {', '.join(fields)}"
+        return f"unknown key {key!r} in a script step{hint}"
+    got = err.get("input")
+    suffix = f" (got {got!r})" if not isinstance(got, dict | list) else ""
+    return f"invalid script step: {err['msg']}{suffix}"
 
 
 class _NoModel:
