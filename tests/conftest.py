@@ -11,3 +11,12 @@ SHARED = ROOT.parent / "shared"
 # tiktoken cannot download encodings here; the shared folder holds a ready cache.
 if (SHARED / "tiktoken").is_dir() and not os.environ.get("TIKTOKEN_CACHE_DIR"):
     os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _private_database(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`gogrid run` records into ./.gogrid by default; tests must never share (or lock) one file."""
+    monkeypatch.setenv("GOGRID_DB", str(tmp_path_factory.mktemp("db") / "gogrid.duckdb"))

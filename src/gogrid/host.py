@@ -36,6 +36,11 @@ class Host:
         self.log_file = log_file
         self.runtimes: list[Runtime] = []
         self.services: list[Service] = []
+        self.store: Any = None  # gogrid.store.Store when `db` is set
+        self.writer: Any = None
+        self.channel: Any = None
+        # Ops other processes can call over the local channel: `async (params, host) -> dict`.
+        self.commands: dict[str, Any] = {}
         self._tg: TaskGroup | None = None
 
     # --- lifecycle -----------------------------------------------------------------------------
@@ -48,7 +53,29 @@ class Host:
             self.bus.subscribe(exporter)
             self.services.append(exporter)
 
+    async def _open_store(self) -> None:
+        """Own the database: open (migrate, mark runs of dead processes interrupted), persist
+        every event, and answer other processes on the socket beside it."""
+        from gogrid.store import ChannelServer, Store, StoreWriter
+
+        assert self.db_path is not None
+        self.store = await anyio.to_thread.run_sync(Store, self.db_path)
+        try:
+            self.writer = self.bus.subscribe(StoreWriter(self.store))
+            self.channel = ChannelServer(self.store, host=self)
+            await self.channel.open()
+        except BaseException:
+            self.store.close()
+            raise
+        self.services.extend([self.writer, self.channel])
+
+    def register_command(self, op: str, handler: Any) -> None:
+        """Answer `op` on this host's local channel (`gogrid kill`, budget changes, ...)."""
+        self.commands[op] = handler
+
     async def __aenter__(self) -> Host:
+        if self.db_path is not None:
+            await self._open_store()
         self._open_services()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
@@ -70,6 +97,8 @@ class Host:
                 await rt.models.aclose()
             for s in reversed(self.services):
                 await s.close()
+            if self.store is not None:
+                await anyio.to_thread.run_sync(self.store.close)
         tg.cancel_scope.cancel()
         return await tg.__aexit__(*exc)
 

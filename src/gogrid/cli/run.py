@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from gogrid.cli.common import UsageError, manifest_error, read_input
+from gogrid.cli.common import UsageError, db_path, fail, manifest_error, read_input
 from gogrid.config.errors import ManifestError
 from gogrid.events import Event, RunStatus
 
@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log-file", metavar="FILE", help="append every event as JSON lines to FILE")
     p.add_argument("--json", action="store_true", help="print a machine-readable result")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
+    p.add_argument("--db", metavar="FILE", help="database to record the run in (default: $GOGRID_DB or ./.gogrid/gogrid.duckdb)")
+    p.add_argument("--no-db", action="store_true", help="do not record the run in a database")
 
 
 class Progress:
@@ -68,7 +70,7 @@ def main(args: argparse.Namespace) -> int:
     text = read_input(args.input)
     if args.model_override and "/" not in args.model_override:
         raise UsageError(f"--model-override: expected provider/model, got {args.model_override!r}")
-    host = Host(log_file=args.log_file)
+    host = Host(db=None if args.no_db else db_path(args.db), log_file=args.log_file)
     if not args.quiet:
         host.bus.subscribe(Progress(sys.stderr))
 
@@ -90,7 +92,12 @@ def main(args: argparse.Namespace) -> int:
                 tg.cancel_scope.cancel()
             return result
 
-    result = anyio.run(go)
+    from gogrid.store import StoreError
+
+    try:
+        result = anyio.run(go)
+    except StoreError as e:
+        return fail(str(e), 1)
     if isinstance(result, ManifestError):
         return manifest_error(result)
     if isinstance(result, UsageError):
