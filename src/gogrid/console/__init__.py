@@ -1,0 +1,1 @@
+"""gogrid-tui: the terminal operations console (Textual). The engine never imports this package."""
