@@ -68,8 +68,14 @@ class AgentWorkflow:
         system = self.system_prompt()
         specs = self.tool_specs()
         retries_left = self.output_retries
-        for turn in range(1, self.max_turns + 1):
-            ctx.scope.state["turns"] = turn
+        # Turns are numbered per node path across the whole run, so a node that runs again (a
+        # team round, a graph loop, a retried stage) continues its numbering: call ids stay
+        # unique and a sim script goes on to its next step.
+        counters: dict[str, int] = ctx.scope.ancestors()[-1].state.setdefault("agent_turns", {})
+        first = counters.get(ctx.path, 0)
+        for turn in range(first + 1, first + self.max_turns + 1):
+            counters[ctx.path] = turn
+            ctx.scope.state["turns"] = turn - first
             req = ModelRequest(
                 system=system, messages=messages, tools=specs, temperature=self.temperature,
                 max_tokens=self.max_tokens, output_schema=self.output_schema, stream=self.stream,

@@ -9,7 +9,12 @@ A per-agent script (a list of steps) makes a test or demo say exactly what it ne
 Conventions other parts of GoGrid rely on (so that teams vote and graphs branch for real):
 - A prompt containing `CHOOSE ONE OF: a | b | c` gets one of those options as its answer
   (picked deterministically, or by the script).
-- A prompt containing `VOTE: yes | no` (or any options) answers `VOTE: <option> - <reason>`.
+- A prompt containing `VOTE: yes | no` (or any options) answers `VOTE: <option> - <reason>`;
+  the last such ballot counts, and the sim sides with the most common vote already cast in the
+  conversation (so team rooms converge), else picks one.
+- `CHOOSE ONE OF:` picks the one option the text above it names, else one seeded by that text.
+- Given a `spawn_agent` tool (a dynamic orchestrator), it spawns `spawn_children` agents at once
+  (the tool's `agent` enum), then calls `await_children`, then answers from the results.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 import anyio
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gogrid.messages import ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage
+from gogrid.messages import Message, ModelRequest, ModelResponse, ToolCall, ToolSpec, Usage
 from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
 from gogrid.models.pricing import Price
 from gogrid.models.tokens import estimate_tokens
@@ -104,6 +109,7 @@ class SimSettings(BaseModel):
     refusal_rate: float = Field(default=0.0, ge=0, le=1)
     error_rate: float = Field(default=0.0, ge=0, le=1)
     stream_chunk_words: int = Field(default=1, ge=1)
+    spawn_children: int = Field(default=2, ge=0, description="children an orchestrator spawns (given spawn tools)")
     script: list[SimStep] = Field(default_factory=list)
 
     @field_validator("latency_ms", mode="before")
@@ -194,13 +200,16 @@ class SimModel:
 
         if rng.random() < s.refusal_rate:
             return ModelResponse(text="I can't help with that request.", refusal=True, finish_reason="refusal")
-        choice = _CHOOSE.search(prompt)
-        if choice:
-            return ModelResponse(text=_pick(choice.group(1), rng), finish_reason="stop")
-        vote = _VOTE.search(prompt)
-        if vote:
-            option = _pick(vote.group(1), rng)
+        choices = _CHOOSE.findall(prompt)
+        if choices:
+            return ModelResponse(text=_choose(choices[-1], prompt, rng), finish_reason="stop")
+        ballot = _ballot(prompt)
+        if ballot is not None:
+            option = _vote(ballot, req.messages, rng)
             return ModelResponse(text=f"VOTE: {option} - {self._sentence(rng, 8)}", finish_reason="stop")
+        spawn = _spawn_calls(req, last_user, self.settings.spawn_children)
+        if spawn is not None:
+            return spawn
 
         tool_turns = sum(1 for m in req.messages if m.role == "assistant" and m.tool_calls)
         if req.tools and tool_turns < s.tool_rounds:
@@ -316,8 +325,77 @@ def _quote(content: str, limit: int = 80) -> str:
 
 
 def _pick(options_text: str, rng: random.Random) -> str:
-    options = [o.strip() for o in re.split(r"[|,]", options_text) if o.strip()]
+    options = _options(options_text)
     return rng.choice(options) if options else ""
+
+
+def _options(options_text: str) -> list[str]:
+    return [o.strip() for o in re.split(r"[|,]", options_text) if o.strip()]
+
+
+def _choose(options_text: str, prompt: str, rng: random.Random) -> str:
+    """A router's pick: the one option the text being judged names (a reviewer saying "revise"
+    sends the graph back), else a pick seeded by the text, so different inputs branch apart."""
+    options = _options(options_text)
+    if not options:
+        return ""
+    judged = prompt[: prompt.rfind("CHOOSE ONE OF:")] if "CHOOSE ONE OF:" in prompt else prompt
+    named = [o for o in options if re.search(rf"\b{re.escape(o)}\b", judged, re.IGNORECASE)]
+    if len(named) == 1:
+        return named[0]
+    return random.Random(rng.random() + zlib.crc32(judged.encode())).choice(options)
+
+
+def _ballot(prompt: str) -> str | None:
+    """The options of the last `VOTE: a | b` line (earlier `VOTE: x - reason` lines are votes
+    already cast, quoted in the transcript)."""
+    found = _VOTE.findall(prompt)
+    ballots = [f for f in found if "|" in f]
+    if ballots:
+        return ballots[-1]
+    return found[-1] if found else None
+
+
+def _vote(ballot: str, messages: list[Message], rng: random.Random) -> str:
+    """Vote like a member of a discussion: go with the most common vote cast so far in the
+    conversation (so rooms converge), else make up its own mind."""
+    options = _options(ballot)
+    if not options:
+        return ""
+    cast: dict[str, int] = {}
+    for m in messages:
+        for raw in _VOTE.findall(m.content):
+            word = raw.split(" - ")[0].strip().lower()
+            match = next((o for o in options if o.lower() == word), None)
+            if match is not None and "|" not in raw:
+                cast[match] = cast.get(match, 0) + 1
+    if cast:
+        return max(options, key=lambda o: (cast.get(o, 0), -options.index(o)))
+    return rng.choice(options)
+
+
+def _spawn_calls(req: ModelRequest, task: str, count: int) -> ModelResponse | None:
+    """An orchestrator given spawn tools: spawn `count` agent children at once, then await them
+    all, then answer from their results (the final answer reads the tool results)."""
+    by_name = {t.name: t for t in req.tools}
+    spawn, wait = by_name.get("spawn_agent"), by_name.get("await_children")
+    if spawn is None or count == 0:
+        return None
+    done = [c.name for m in req.messages if m.role == "assistant" for c in m.tool_calls]
+    if "spawn_agent" not in done:
+        agents = spawn.parameters.get("properties", {}).get("agent", {}).get("enum") or []
+        if not agents:
+            return None
+        topic = " ".join(task.split()[:30])
+        calls = []
+        for i in range(count):
+            args = {"agent": agents[i % len(agents)], "input": f"{topic} (part {i + 1} of {count})"}
+            calls.append(ToolCall(f"call_{req.turn}_{i}", "spawn_agent", args, json.dumps(args)))
+        return ModelResponse(tool_calls=calls, finish_reason="tool_calls")
+    if wait is not None and "await_children" not in done:
+        args: dict[str, Any] = {}
+        return ModelResponse(tool_calls=[ToolCall(f"call_{req.turn}_0", "await_children", args, "{}")], finish_reason="tool_calls")
+    return None
 
 
 def _malformed(call: ToolCall) -> ToolCall:

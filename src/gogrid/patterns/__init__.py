@@ -2,4 +2,7 @@
 
 from gogrid.patterns.build import BUILDERS, Builder, builder
 
+# Each module registers its builder on import.
+from gogrid.patterns import team  # noqa: F401  isort: skip
+
 __all__ = ["BUILDERS", "Builder", "builder"]
