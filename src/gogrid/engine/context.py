@@ -21,6 +21,7 @@ from gogrid.events import (
     AgentFinished,
     AgentStarted,
     Event,
+    MessagePosted,
     ModelAttempt,
     ModelCallFinished,
     ModelCallStarted,
@@ -123,8 +124,12 @@ class RunContext:
             self._emit_finished(workflow, scope, is_agent, None, error, common)
             raise
         except Exception as e:
-            scope.status, error = RunStatus.FAILED, str(e) or type(e).__name__
-            failure = e
+            if scope.budget_exceeded is not None:  # this scope's budget ran out while children ran
+                scope.status, error = RunStatus.BUDGET_EXCEEDED, scope.budget_exceeded
+                failure = ChildBudgetExceeded(scope.path, error)
+            else:
+                scope.status, error = RunStatus.FAILED, str(e) or type(e).__name__
+                failure = e
         else:
             if scope.kill_reason is not None:
                 scope.status, error = RunStatus.KILLED, scope.kill_reason
@@ -171,10 +176,18 @@ class RunContext:
         max_out = req.max_tokens or handle.max_tokens
         if governor.active:
             prompt_tokens, prompt_count = count_prompt(req.system, req.messages, req.tools, handle.encoding_model)
+            worst_prompt = max(prompt_tokens, estimate_prompt(req))
         else:  # no budget needs an exact figure here; the provider reports the truth afterwards
             prompt_tokens = estimate_tokens(req.system) + sum(estimate_tokens(m.content) for m in req.messages)
             prompt_count = "estimated"
-        reservation = governor.reserve(self, handle, prompt_tokens, max_out)
+            worst_prompt = prompt_tokens
+        try:
+            reservation = governor.reserve(self, handle, worst_prompt, max_out)
+        except BudgetExceeded as e:
+            final = self._final_turn(handle, req, e)
+            if final is None:
+                raise
+            return await self.call_model(handle, final)
         self.emit(ModelCallStarted(
             call_id=call_id, agent=self.scope.name, provider=handle.provider, model=handle.name,
             turn=req.turn, prompt_tokens=prompt_tokens, prompt_count=prompt_count, **common,
@@ -223,6 +236,22 @@ class RunContext:
         ))
         return response
 
+    def _final_turn(self, handle: ModelHandle, req: ModelRequest, error: BudgetExceeded) -> ModelRequest | None:
+        """A budget with `on_exceed: finish` ran out: offer the agent one last turn without tools,
+        cut to what still fits (once per scope; None when it does not fit either)."""
+        make = getattr(self.runtime.governor, "final_request", None)
+        if not error.finish or make is None or self.scope.state.get("budget_finishing"):
+            return None
+        self.scope.state["budget_finishing"] = True
+        final: ModelRequest | None = make(self, handle, req, error)
+        if final is not None:
+            notice = final.messages[-1]
+            self.emit(MessagePosted(
+                run_id=self.run_id, span_id=self.span_id, parent_span_id=self.scope.parent_span_id,
+                message_id=new_id("m"), role="user", sender="budget", content=notice.content,
+            ))
+        return final
+
     def _model_finished(self, handle: ModelHandle, req: ModelRequest, call_id: str, common: dict[str, Any], status: str, usage: Usage, reservation: Any, started: float, attempts: int, error: str, text: str) -> None:
         cost = handle.price.cost(usage) if handle.price is not None else None
         self.runtime.governor.settle(reservation, usage, cost)
@@ -234,6 +263,26 @@ class RunContext:
             latency_s=time.perf_counter() - started, text=text, attempts=max(1, attempts),
             error=error, **common,
         ))
+
+
+def estimate_prompt(req: ModelRequest) -> int:
+    """A deliberately generous prompt size (about four characters a token, counted per part, with
+    per-message framing): budgets reserve the larger of this and the tiktoken count, so a provider
+    that tokenises less efficiently than tiktoken cannot push spend past a limit."""
+    n = estimate_tokens(req.system) + 4
+    for m in req.messages:
+        n += estimate_tokens(m.content) + 4
+        for call in m.tool_calls:
+            n += estimate_tokens(call.name) + estimate_tokens(call.raw_arguments or "")
+    for t in req.tools:
+        n += estimate_tokens(t.name) + estimate_tokens(t.description) + estimate_tokens(str(t.parameters))
+    return n
+
+
+def reservable_prompt_tokens(req: ModelRequest, handle: ModelHandle) -> int:
+    """The prompt size a budget reserves for `req` (the same figure `call_model` uses)."""
+    counted, _ = count_prompt(req.system, req.messages, req.tools, handle.encoding_model)
+    return max(counted, estimate_prompt(req))
 
 
 def _partial_usage(received: list[str], handle: ModelHandle) -> Usage:

@@ -28,9 +28,12 @@ class BudgetExceeded(WorkflowError):
     """A hard budget limit would be crossed; the call was not made. `scope` names the budget's
     scope (a span id), so the node that owns that budget ends as budget_exceeded."""
 
-    def __init__(self, message: str, *, scope: str | None = None) -> None:
+    def __init__(self, message: str, *, scope: str | None = None, finish: bool = False, summary: str | None = None) -> None:
         super().__init__(message)
         self.scope = scope
+        # The budget says `on_exceed: finish`: the agent may take one last tool-less turn.
+        self.finish = finish
+        self.summary = summary
 
 
 class ChildBudgetExceeded(WorkflowError):

@@ -85,6 +85,11 @@ class Runtime:
 
         self.loaded = loaded
         self.bus = bus or EventBus()
+        if governor is None and loaded.manifest.budgets is not None:
+            # Budgets in the manifest are never silently ignored: they get a real governor.
+            from gogrid.governance import BudgetGovernor
+
+            governor = BudgetGovernor()
         self.governor: Governor = governor or NullGovernor()
         self.gate = gate or ToolGate()
         self.services = list(services)
@@ -95,6 +100,9 @@ class Runtime:
         self.workflow: Workflow = builder.root()
         builder.raise_problems()
         self._builder = builder
+        attach = getattr(self.governor, "attach", None)
+        if attach is not None:
+            attach(self)  # takes the manifest's budgets; raises ManifestError on bad references
         self.runs: dict[str, RunHandle] = {}
         self.scopes: dict[str, Scope] = {}
         self._tg: TaskGroup | None = None
@@ -233,6 +241,9 @@ class Runtime:
         if scope is None:
             return None
         self.bus.publish(ScopeKilled(run_id=scope.run_id, span_id=scope.span_id, parent_span_id=scope.parent_span_id, target=scope.path, reason=reason, actor=actor))
+        on_kill = getattr(self.governor, "on_kill", None)
+        if on_kill is not None:
+            on_kill(scope, reason, actor, self.bus)  # spend at kill time, for the record
         scope.kill(reason, actor)
         return scope
 
