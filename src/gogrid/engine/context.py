@@ -216,7 +216,8 @@ class RunContext:
             self._model_finished(handle, req, call_id, common, "error", usage, reservation, started, attempts, str(e), "".join(received))
             raise
         except anyio.get_cancelled_exc_class():
-            status = "killed" if any(s.kill_reason for s in self.scope.ancestors()) else "cancelled"
+            # Ctrl-C and shutdown cancel (actor "cancel"); an operator or a guard kills.
+            status = "killed" if any(s.kill_reason and s.kill_actor != "cancel" for s in self.scope.ancestors()) else "cancelled"
             usage = _partial_usage(received, handle)
             self._model_finished(handle, req, call_id, common, status, usage, reservation, started, attempts, status, "".join(received))
             raise
