@@ -72,17 +72,49 @@ def owner_pid(db_path: str | Path) -> int | None:
         return None
 
 
+class Reader:
+    """Several queries against one database: decides once whether to ask the owner or open the
+    file, and keeps the file open between queries."""
+
+    def __init__(self, db_path: str | Path) -> None:
+        self.db_path = Path(db_path)
+        self._store: Store | None = None
+        self.via_owner: bool | None = None
+
+    def arrow(self, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run `sql`; raises QueryError with DuckDB's message, StoreError if unreachable."""
+        if self._store is None and self.via_owner is not False:
+            try:
+                reply = request(self.db_path, "sql", sql=sql, params=list(params or []), arrow=True)
+                self.via_owner = True
+                return arrow_from_b64(reply["arrow"])
+            except RemoteError as e:
+                raise QueryError(str(e)) from None
+            except NoOwner:
+                self.via_owner = False
+        if self._store is None:
+            self._store = open_for_reading(self.db_path)
+        return self._store.query_arrow(sql, params)
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        return list(self.arrow(sql, params).to_pylist())
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
 def query_arrow(db_path: str | Path, sql: str, params: Sequence[Any] | None = None) -> pa.Table:
     """Run `sql` wherever the database lives now. Raises QueryError with DuckDB's message."""
-    try:
-        reply = request(db_path, "sql", sql=sql, params=list(params or []), arrow=True)
-        return arrow_from_b64(reply["arrow"])
-    except RemoteError as e:
-        raise QueryError(str(e)) from None
-    except NoOwner:
-        pass
-    with open_for_reading(db_path) as store:
-        return store.query_arrow(sql, params)
+    with Reader(db_path) as reader:
+        return reader.arrow(sql, params)
 
 
 def query(db_path: str | Path, sql: str, params: Sequence[Any] | None = None) -> QueryResult:
