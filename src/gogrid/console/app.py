@@ -173,9 +173,28 @@ class GoGridApp(App[int]):
         self.call_after_refresh(self.pane(VIEWS[self.view][1][0]).focus_main)
 
     async def _host_main(self) -> None:
-        async with self.host:
+        from gogrid.host import Host
+        from gogrid.store import StoreError
+
+        host = self.host
+        try:
+            await host.__aenter__()
+        except StoreError as e:
+            # Another process owns the database: run unrecorded here and read through its channel.
+            self.notify(f"{e}\nRuns launched here are not recorded; SQL and history ask the owner.", title="database busy", severity="warning", timeout=15)
+            self.data.remote_db = host.db_path
+            self.host = host = Host(bus=host.bus)
+            self.data.host = host
+            await host.__aenter__()
+        exc: tuple[Any, Any, Any] = (None, None, None)
+        try:
             self.post_message(HostReady())
             await self._stop.wait()
+        except BaseException as e:
+            exc = (type(e), e, e.__traceback__)
+            raise
+        finally:
+            await host.__aexit__(*exc)
 
     def on_host_ready(self, _: HostReady) -> None:
         self.host_ready = True

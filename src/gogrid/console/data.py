@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gogrid.events import Event, event_from_dict, event_from_json
+from gogrid.events import Event, event_from_dict
 
 
 @dataclass
@@ -53,6 +53,8 @@ class DataSource:
 
     def __init__(self, host: Any) -> None:
         self.host = host
+        # Set when another process owns the database: reads then go through its local channel.
+        self.remote_db: Path | None = None
 
     @property
     def store(self) -> Any:
@@ -60,14 +62,24 @@ class DataSource:
 
     @property
     def available(self) -> bool:
-        return self.store is not None
+        return self.store is not None or self.remote_db is not None
+
+    def _source(self) -> Any:
+        if self.store is not None:
+            return self.store
+        if self.remote_db is not None:
+            return self.remote_db
+        raise NoDatabase("no database: start gogrid-tui with --db FILE (or GOGRID_DB), not --no-db")
 
     def query(self, sql: str, params: list[Any] | None = None) -> SqlResult:
-        store = self.store
-        if store is None:
-            raise NoDatabase("no database: start gogrid-tui with --db FILE (or GOGRID_DB)")
+        source = self._source()
         try:
-            res = store.query(sql, params)
+            if isinstance(source, Path):
+                from gogrid.store.client import query
+
+                res = query(source, sql, params)
+            else:
+                res = source.query(sql, params)
         except Exception as e:  # the store's QueryError carries DuckDB's message
             raise SqlError(str(e)) from None
         return SqlResult(list(res.columns), list(res.rows))
@@ -88,8 +100,14 @@ class DataSource:
         return self.query(RUNS_SQL)
 
     def read_events(self, run_id: str) -> list[Event]:
-        res = self.query("SELECT payload FROM events WHERE run_id = ? ORDER BY seq", [run_id])
-        return [event_from_json(p) if isinstance(p, str | bytes) else event_from_dict(p) for (p,) in res.rows]
+        from gogrid.store.replay import read_events
+
+        try:
+            return read_events(self._source(), run_id)
+        except SqlError:
+            raise
+        except Exception as e:
+            raise SqlError(str(e)) from None
 
 
 def read_jsonl(path: str | Path) -> list[Event]:
