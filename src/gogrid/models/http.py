@@ -452,7 +452,7 @@ class HttpModel:
             what = "stream cut off" if state.delivered else "connection failed"
             raise self.error(f"{what}: {type(e).__name__}: {e}", retryable=True, partial=self._partial(state, req)) from None
         except ModelError as e:
-            if e.partial is None and state.delivered:
+            if e.partial is None:
                 e.partial = self._partial(state, req)
             raise
 
@@ -497,7 +497,7 @@ class HttpModel:
                 if state.done:
                     break
         if not state.done:
-            raise self.error("stream ended before its final event (truncated)", retryable=True, partial=state.response())
+            raise self.error("stream ended before its final event (truncated)", retryable=True)
         return state.response()
 
     def _partial(self, state: StreamState, req: ModelRequest) -> ModelResponse | None:
