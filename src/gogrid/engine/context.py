@@ -119,8 +119,11 @@ class RunContext:
             owns = e.scope in (None, scope.span_id)
             failure = ChildBudgetExceeded(scope.path, str(e)) if owns else e
         except anyio.get_cancelled_exc_class():
-            scope.status = RunStatus.CANCELLED
-            error = "cancelled"
+            # Cancelled from outside; a scope that had already run out of budget says so.
+            if scope.budget_exceeded is not None:
+                scope.status, error = RunStatus.BUDGET_EXCEEDED, scope.budget_exceeded
+            else:
+                scope.status, error = RunStatus.CANCELLED, "cancelled"
             self._emit_finished(workflow, scope, is_agent, None, error, common)
             raise
         except Exception as e:

@@ -221,13 +221,17 @@ class BudgetGovernor:
     # --- dynamic children ----------------------------------------------------------------------
 
     def allot(self, scope: Scope, *, usd: float | None = None, tokens: float | None = None,
-              requests: float | None = None, share: float | None = None) -> list[Ledger]:
+              requests: float | None = None, share: float | None = None, runtime: Runtime | None = None) -> list[Ledger]:
         """Give a (spawned) scope its own slice: explicit limits, and/or a share of what every
         budget above it has left. Its calls still count against everything above."""
         wanted: dict[Metric, float | None] = {"usd": usd, "tokens": tokens, "requests": requests}
+        rb = self._runtimes.get(runtime) if runtime is not None else None
+        above: list[Ledger] = [*self.process, *(rb.rolling if rb is not None else [])]
+        for s in scope.ancestors()[1:]:
+            above.extend(self._own_ledgers(s, rb))
         if share is not None:
             for metric in ("usd", "tokens", "requests"):
-                rooms = [lg.room() for lg in self._scope_chain_ledgers(scope.parent) if lg.metric == metric]
+                rooms = [lg.room() for lg in above if lg.metric == metric]
                 if rooms and math.isfinite(min(rooms)):
                     sliced = min(rooms) * share
                     given = wanted[metric]  # type: ignore[index]
@@ -408,13 +412,6 @@ class BudgetGovernor:
                 self._index(ledger)
             table[name] = found
         return found
-
-    def _scope_chain_ledgers(self, scope: Scope | None) -> list[Ledger]:
-        out = list(self.process)
-        while scope is not None:
-            out.extend(scope.state.get("budgets", []))
-            scope = scope.parent
-        return out
 
     def _index(self, ledger: Ledger) -> None:
         self.ledgers[(ledger.run_id or "", ledger.key, ledger.metric)] = ledger
