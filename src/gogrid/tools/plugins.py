@@ -115,10 +115,18 @@ def load_entry_points(registry: ToolRegistry) -> None:
         try:
             found = _tools_in(ep.load())
         except Exception as e:
-            registry.problems.append(PluginProblem(source, f"{type(e).__name__}: {e}"))
+            registry.problems.append(PluginProblem(source, f"{type(e).__name__}: {e}{_where(e)}"))
             continue
         for t in found:
             registry.add(t, source)
+
+
+def _where(exc: BaseException) -> str:
+    """Where in the installed package it broke: the last frame outside the import machinery."""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        return f" ({exc.filename}:{exc.lineno})"
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<") and "importlib" not in f.filename]
+    return f" ({frames[-1].filename}:{frames[-1].lineno})" if frames else ""
 
 
 def load_plugins(folders: Iterable[Path], *, entry_points: bool = True) -> ToolRegistry:
