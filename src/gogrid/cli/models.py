@@ -53,7 +53,7 @@ def _row(ref: str, factory: Any) -> dict[str, Any]:
         row["key"] = "not needed"
     else:
         row["base_url"] = cfg.base_url
-        row["key_env"] = cfg.api_key_env
+        row["key_env"] = cfg.api_key_env or None
         row["key"] = "yes" if cfg.api_key is not None else ("no" if cfg.key_required else "not needed")
     return row
 

@@ -83,6 +83,8 @@ def keys_optional() -> Iterator[list[str]]:
 
 def find_key(label: str, env_names: list[str], *, required: bool) -> tuple[Secret | None, str]:
     """The key from the first variable of `env_names` that is set, and the variable's name."""
+    if not env_names:
+        return None, ""
     for name in env_names:
         value = os.environ.get(name, "").strip()
         if value:
@@ -362,7 +364,10 @@ class HttpModel:
         detail = detail or _snippet(text) or "(empty body)"
         message = f"HTTP {status} {_REASONS.get(status, 'error')}: {_snippet(detail)}"
         if status in (401, 403):
-            message += f" (check the key in ${self.cfg.api_key_env})" if self.cfg.api_key is not None else f" (no API key sent; set ${self.cfg.api_key_env})"
+            if self.cfg.api_key is not None:
+                message += f" (check the key in ${self.cfg.api_key_env})"
+            else:
+                message += f" (no API key sent; set ${self.cfg.api_key_env})" if self.cfg.api_key_env else " (no API key sent; name its variable with api_key_env)"
         elif status == 404:
             message += f" (is the model name right, and is {self.cfg.base_url} the right base_url?)"
         retry_after = parse_retry_after(headers)

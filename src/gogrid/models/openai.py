@@ -8,6 +8,7 @@ LM Studio, OpenRouter, Groq, Together, DeepSeek, Mistral...): point `base_url` a
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from gogrid.config.schema import ModelDef
@@ -129,15 +130,15 @@ def _usage(u: dict[str, Any] | None) -> Usage:
 
 
 def build(name: str, mdef: ModelDef) -> OpenAIModel:
-    explicit_base = bool(mdef.base_url)
+    """Which key goes where: OpenAI itself (the default address) needs OPENAI_API_KEY. A server
+    the manifest names by `base_url` gets only the key of the variable it names in `api_key_env`
+    (none if it names none), so an OpenAI key is never sent to some other server by accident.
+    OPENAI_BASE_URL with OPENAI_API_KEY works as it does with the official SDK."""
+    own_server = bool(mdef.base_url) and not mdef.api_key_env
     cfg = http_config(
         "openai", name, mdef, default_base=DEFAULT_BASE, base_env="OPENAI_BASE_URL",
-        key_envs=["OPENAI_API_KEY"], key_required=False, extra_settings=EXTRA_SETTINGS,
+        key_envs=[] if own_server else ["OPENAI_API_KEY"],
+        key_required=not mdef.base_url and "api.openai.com" in (os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE),
+        extra_settings=EXTRA_SETTINGS,
     )
-    # OpenAI itself needs a key; a local server named by base_url usually does not.
-    if cfg.api_key is None and not explicit_base and "api.openai.com" in cfg.base_url:
-        from gogrid.models.http import find_key
-
-        cfg.api_key, cfg.api_key_env = find_key(f"openai/{name}", ["OPENAI_API_KEY"], required=True)
-        cfg.key_required = True
     return OpenAIModel(name, cfg)
