@@ -27,7 +27,7 @@ class MemoryPane(Pane):
         table.clear()
         spaces = [ns for ns in gg.state.memory.values() if run is None or ns.run_id == run]
         for ns in spaces:
-            writes = ", ".join(f"{a}:{n}" for a, n in sorted(ns.writes_by_agent.items(), key=lambda kv: -kv[1]))
+            writes = ", ".join(f"{a}:{n}" for a, n in sorted(ns.writes_by_agent.items(), key=lambda kv: (-kv[1], kv[0])))
             if self.matches(ns.name, writes):
                 table.add_row(ns.name, ns.run_id[-8:], str(ns.entries), str(ns.bytes), writes)
         self.border_title = f"{self.TITLE} [{table.row_count}]"

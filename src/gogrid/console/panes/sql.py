@@ -23,6 +23,7 @@ class SqlPane(Pane):
     BINDINGS = [
         ("ctrl+r", "run_query", "Run query"),
         ("ctrl+e", "edit", "Editor"),
+        ("escape", "leave_editor", "Leave editor"),
     ]
 
     class RunQuery(Message):
@@ -52,6 +53,10 @@ class SqlPane(Pane):
 
     def action_edit(self) -> None:
         self.editor.focus()
+
+    def action_leave_editor(self) -> None:
+        """Escape hands the keys back to the console (views, `:`, `q`)."""
+        self.query_one("#sql-results", DataTable).focus()
 
     def action_run_query(self) -> None:
         sql = self.editor.text.strip()
