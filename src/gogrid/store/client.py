@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from gogrid.store.channel import arrow_from_b64, clear_stale_socket, encode, table_rows
+from gogrid.store.schema import LATEST
 from gogrid.store.store import DatabaseLocked, QueryError, QueryResult, Store, StoreError, socket_path
 
 
@@ -123,15 +124,26 @@ def query(db_path: str | Path, sql: str, params: Sequence[Any] | None = None) ->
 
 
 def open_for_reading(db_path: str | Path) -> Store:
-    """Open the file when no owner answers: recover it if we can take it, then read-only."""
+    """Open the file when no owner answers. If it needs recovering (an older schema, runs left
+    `running` by a dead process), take it read-write for a moment first; then read-only."""
     path = Path(db_path)
     if not path.exists():
         raise StoreError(f"no database at {path} (run something first, or pass --db / set GOGRID_DB)")
+    store = Store(path, read_only=True)
+    clear_stale_socket(socket_path(path))  # we could open the file: no owner holds it
+    if not _needs_recovery(store):
+        return store
+    store.close()
     try:
         Store(path).close()  # migrations and interrupted runs, then let go at once
-        clear_stale_socket(socket_path(path))  # we could take the file: its owner is gone
     except DatabaseLocked:
         raise
     except StoreError:
         pass  # e.g. a read-only file: reading may still work
     return Store(path, read_only=True)
+
+
+def _needs_recovery(store: Store) -> bool:
+    if store.version < LATEST:
+        return True
+    return bool(store.query("SELECT count(*) FROM runs WHERE status IN ('running', 'pending')").rows[0][0])
