@@ -30,8 +30,16 @@ class Host:
         db: str | Path | None = None,
         log_file: str | Path | None = None,
         bus: EventBus | None = None,
+        budget_usd: float | None = None,
+        governor: Any = None,
     ) -> None:
+        from gogrid.governance import BudgetGovernor, control
+
         self.bus = bus or EventBus()
+        # One governor for every runtime here: process-wide and rolling budgets see them all;
+        # `budget_usd` is a hard limit on each run (`gogrid run --budget`).
+        self.governor: BudgetGovernor = governor or BudgetGovernor(run_usd=budget_usd)
+        self.governor.bus = self.bus
         self.db_path = Path(db) if db is not None else None
         self.log_file = log_file
         self.runtimes: list[Runtime] = []
@@ -42,6 +50,7 @@ class Host:
         # Ops other processes can call over the local channel: `async (params, host) -> dict`.
         self.commands: dict[str, Any] = {}
         self._tg: TaskGroup | None = None
+        control.install(self)  # kill, budget.set, budget.show over the local channel
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -76,6 +85,10 @@ class Host:
     async def __aenter__(self) -> Host:
         if self.db_path is not None:
             await self._open_store()
+            if self.governor.history is None:
+                from gogrid.governance.history import from_store
+
+                self.governor.history = from_store(self.store)  # rolling budgets read spend here
         self._open_services()
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
@@ -112,10 +125,23 @@ class Host:
 
     def load(self, path: str | Path, **options: Any) -> Runtime:
         """Load a manifest into a Runtime that shares this host's bus and services."""
+        options.setdefault("governor", self.governor)
         rt = Runtime.from_file(path, bus=self.bus, **options)
         rt.attach(self.task_group)
         self.runtimes.append(rt)
+        self._start_webhook(rt)
         return rt
+
+    def _start_webhook(self, rt: Runtime) -> None:
+        budgets = rt.loaded.manifest.budgets
+        if budgets is None or budgets.webhook is None:
+            return
+        from gogrid.governance.webhook import WebhookNotifier
+
+        notifier = WebhookNotifier(budgets.webhook, accept=lambda e: e.run_id in rt.runs)
+        self.bus.subscribe(notifier)
+        self.services.append(notifier)
+        self.task_group.start_soon(notifier.run)
 
     def find_scope(self, target: str, node: str | None = None) -> tuple[Runtime, Scope] | None:
         for rt in self.runtimes:

@@ -28,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     p.add_argument("--db", metavar="FILE", help="database to record the run in (default: $GOGRID_DB or ./.gogrid/gogrid.duckdb)")
     p.add_argument("--no-db", action="store_true", help="do not record the run in a database")
+    p.add_argument("--budget", metavar="USD", help="hard limit in USD for this run, on top of the manifest's budgets (e.g. 0.50)")
 
 
 class Progress:
@@ -70,7 +71,8 @@ def main(args: argparse.Namespace) -> int:
     text = read_input(args.input)
     if args.model_override and "/" not in args.model_override:
         raise UsageError(f"--model-override: expected provider/model, got {args.model_override!r}")
-    host = Host(db=None if args.no_db else db_path(args.db), log_file=args.log_file)
+    budget = _budget_flag(args.budget)
+    host = Host(db=None if args.no_db else db_path(args.db), log_file=args.log_file, budget_usd=budget)
     if not args.quiet:
         host.bus.subscribe(Progress(sys.stderr))
 
@@ -111,6 +113,18 @@ def main(args: argparse.Namespace) -> int:
     if result.status == RunStatus.CANCELLED:
         return 130
     return 0 if result.status == RunStatus.SUCCEEDED else 1
+
+
+def _budget_flag(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        usd = float(value.strip().removeprefix("$"))
+    except ValueError:
+        raise UsageError(f"--budget: expected an amount in USD such as 0.50, got {value!r}") from None
+    if not usd > 0:
+        raise UsageError(f"--budget: expected an amount above 0, got {value!r}")
+    return usd
 
 
 async def _stop_on_signal(runtime: Any, run_id: str, scope: anyio.CancelScope) -> None:
