@@ -3,6 +3,6 @@
 from gogrid.patterns.build import BUILDERS, Builder, builder
 
 # Each module registers its builder on import.
-from gogrid.patterns import graph, pipeline, team  # noqa: F401  isort: skip
+from gogrid.patterns import dynamic, graph, pipeline, team  # noqa: F401  isort: skip
 
 __all__ = ["BUILDERS", "Builder", "builder"]
