@@ -130,7 +130,7 @@ def _messages(history: list[Message]) -> list[dict[str, Any]]:
                 block["is_error"] = True
             push("user", [block])
         elif m.role == "assistant":
-            blocks = [{"type": "text", "text": m.content}] if m.content.strip() else []
+            blocks: list[dict[str, Any]] = [{"type": "text", "text": m.content}] if m.content.strip() else []
             blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments or {}} for c in m.tool_calls]
             push("assistant", blocks)
         else:
