@@ -116,7 +116,10 @@ def status_of(ledger: Ledger, now: float) -> BudgetStatus:
 
 def fmt(metric: str, amount: float) -> str:
     if metric == "usd":
-        return f"${amount:.6f}".rstrip("0").rstrip(".") if amount < 0.01 else f"${amount:.2f}"
+        # Cents at least, and down to a millionth where small amounts need it: $5.00, $0.084, $0.000135.
+        text = f"{amount:.6f}".rstrip("0")
+        whole, _, frac = text.partition(".")
+        return f"${whole}.{frac.ljust(2, '0')}"
     if metric == "tokens":
         return f"{amount:,.0f} tokens"
     return f"{amount:,.0f} requests"
