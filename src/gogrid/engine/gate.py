@@ -89,10 +89,14 @@ class ToolGate:
         limit = timeout if timeout is not None else tool.timeout
         tctx = ToolContext(run_id=ctx.run_id, agent=ctx.scope.name, call_id=call_id, workspace=ctx.runtime.workspace)
         try:
-            with anyio.fail_after(limit):
+            if limit is None:
                 result = await tool.invoke(args, tctx)
-        except TimeoutError:
-            return ToolOutcome("timeout", f"error: {tool.name} timed out after {limit:g}s")
+            else:
+                # A bare deadline scope: fail_after's generator wrapper costs more than the call.
+                with anyio.CancelScope(deadline=anyio.current_time() + limit) as deadline:
+                    result = await tool.invoke(args, tctx)
+                if deadline.cancelled_caught:
+                    return ToolOutcome("timeout", f"error: {tool.name} timed out after {limit:g}s")
         except Exception as e:
             return ToolOutcome("error", f"error: {tool.name} failed: {type(e).__name__}: {e}")
         return ToolOutcome("ok", render_result(result), result=_json_safe(result))

@@ -45,10 +45,13 @@ class Tool:
     source: str = ""  # file or entry point it came from, for `gogrid plugins`
     context_param: str | None = None
     _schema: dict[str, Any] | None = None
+    _is_async: bool | None = None
 
     @property
     def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.fn)
+        if self._is_async is None:  # inspect is slow, and this is asked on every call
+            self._is_async = inspect.iscoroutinefunction(self.fn)
+        return self._is_async
 
     @property
     def parameters(self) -> dict[str, Any]:
