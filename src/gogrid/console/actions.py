@@ -33,12 +33,12 @@ class ConsoleAction:
 
 ACTIONS: tuple[ConsoleAction, ...] = (
     ConsoleAction("view.agents", "a", "show_view('agents')", "Agents", group="views"),
-    ConsoleAction("view.budgets", "b", "show_view('budgets')", "Budgets", group="views"),
-    ConsoleAction("view.traces", "t", "show_view('traces')", "Traces", group="views"),
+    ConsoleAction("view.budgets", "b", "show_view('budgets')", "Budget", group="views"),
+    ConsoleAction("view.traces", "t", "show_view('traces')", "Trace", group="views"),
     ConsoleAction("view.memory", "m", "show_view('memory')", "Memory", footer=False, group="views"),
     ConsoleAction("view.sql", "s", "show_view('sql')", "SQL", group="views"),
     ConsoleAction("view.runs", "r", "show_view('runs')", "Runs", group="views"),
-    ConsoleAction("launch", "l", "launch", "Launch", group="runs"),
+    ConsoleAction("launch", "l", "launch", "Launch", footer=False, group="runs"),
     ConsoleAction("kill", "k", "kill", "Kill", group="runs", destructive=True),
     ConsoleAction("limit.raise", "plus", "change_limit(1.5)", "Raise limit", footer=False, group="budgets"),
     ConsoleAction("limit.lower", "minus", "change_limit(0.5)", "Lower limit", footer=False, group="budgets"),

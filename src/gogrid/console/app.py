@@ -95,6 +95,8 @@ class GoGridApp(App[int]):
     TITLE = "GoGrid"
     BINDINGS = actions.bindings()
     COMMANDS = App.COMMANDS | {GoGridCommands}
+    # Below 110 columns the agents tree and the chat stack vertically (80x24 over SSH).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
     def __init__(
         self,
@@ -150,7 +152,7 @@ class GoGridApp(App[int]):
             yield SqlPane(id="view-sql")
             yield RunsPane(id="view-runs")
         yield CommandLine(placeholder=":runs  :sql  :budgets  :traces  :memory  :agents  :launch FILE  :kill  :theme light|dark  :q", id="command-line")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def pane(self, name: str) -> Pane:
         ids = {"agents": "#agents", "chat": "#chat", "budgets": "#view-budgets", "traces": "#view-traces", "memory": "#view-memory", "sql": "#view-sql", "runs": "#view-runs"}
@@ -565,7 +567,7 @@ class GoGridApp(App[int]):
         rows += [("enter", "open the highlighted run (replay) / launch a manifest", "runs pane", ""),
                  ("escape", "close a filter, prompt or dialog; restore a zoomed pane", "anywhere", ""),
                  ("y / n", "confirm / cancel a destructive action", "dialogs", "")]
-        note = f"Remap keys by id in {actions.keymap_path()} (or $GOGRID_KEYMAP), e.g. kill = \"ctrl+k\""
+        note = 'Remap keys by id in ~/.config/gogrid/keymap.toml (or $GOGRID_KEYMAP), e.g. kill = "ctrl+k"'
         self.push_screen(HelpScreen(rows, note))
 
     def context_commands(self) -> list[tuple[str, str, Callable[[], Any]]]:

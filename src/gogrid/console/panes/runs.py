@@ -52,7 +52,7 @@ class RunsPane(Pane):
         self.history: list[dict[str, Any]] = []
 
     def compose_body(self) -> ComposeResult:
-        with Horizontal():
+        with Horizontal(id="runs-body"):
             table: DataTable[object] = DataTable(cursor_type="row", zebra_stripes=True, id="runs-table")
             for label, key in (("Run", "run"), ("Workflow", "wf"), ("Status", "status"), ("Started", "started"),
                                ("Duration", "dur"), ("Tokens", "tok"), ("Cost", "cost")):
@@ -73,7 +73,7 @@ class RunsPane(Pane):
         self.manifests = paths
         launcher = self.query_one("#launcher", OptionList)
         launcher.clear_options()
-        launcher.add_options([Option(_short(p), id=str(i)) for i, p in enumerate(paths)])
+        launcher.add_options([Option(_label(p), id=str(i)) for i, p in enumerate(paths)])
 
     def redraw(self, force: bool = False) -> None:
         table = self.query_one("#runs-table", DataTable)
@@ -105,8 +105,12 @@ class RunsPane(Pane):
         self.post_message(self.Launch(self.manifests[int(event.option.id or 0)]))
 
 
-def _short(p: Path) -> str:
+def _label(p: Path) -> Text:
     try:
-        return str(p.resolve().relative_to(Path.cwd()))
+        folder = str(p.resolve().parent.relative_to(Path.cwd()))
     except ValueError:
-        return str(p)
+        folder = str(p.parent)
+    label = Text(p.name)
+    if folder not in ("", "."):
+        label.append(f"  {folder}/", style="dim")
+    return label

@@ -16,7 +16,6 @@ from gogrid.console.format import duration, one_line, status_style, usd
 from gogrid.console.panes.base import Pane
 from gogrid.console.state import Span
 
-BAR_WIDTH = 28
 MAX_ROWS = 3000  # beyond this the waterfall shows the first spans and says how many it left out
 KIND_STYLE = {"run": "bold", "node": "blue", "agent": "cyan", "model": "magenta", "tool": "green"}
 
@@ -73,19 +72,18 @@ class TracesPane(Pane):
         t0 = min(s.start for s in spans)
         t1 = max((s.end if s.end is not None else now) for s in spans)
         total = max(t1 - t0, 1e-6)
+        bar_width = max(10, min(60, self.size.width - 58))
         depth_cache: dict[str, int] = {}
         for s in spans[:MAX_ROWS]:
             depth = depth_cache.get(s.parent or "", -1) + 1
             depth_cache[s.span_id] = depth
             end = s.end if s.end is not None else now
-            off = int((s.start - t0) / total * BAR_WIDTH)
-            length = max(1, round((end - s.start) / total * BAR_WIDTH))
-            off = min(off, BAR_WIDTH - 1)
-            length = min(length, BAR_WIDTH - off)
+            off = min(int((s.start - t0) / total * bar_width), bar_width - 1)
+            length = min(max(1, round((end - s.start) / total * bar_width)), bar_width - off)
             bad = s.error is not None or s.status not in ("ok", "succeeded", "running")
             bar = Text(" " * off)
             bar.append("█" * length, style="red" if bad else KIND_STYLE.get(s.kind, ""))
-            bar.append(" " * (BAR_WIDTH - off - length))
+            bar.append(" " * (bar_width - off - length))
             name = Text("  " * depth)
             name.append(s.name, style=KIND_STYLE.get(s.kind, ""))
             if s.retries:
