@@ -22,6 +22,7 @@ from gogrid.config.workflows import DynamicSpec, WorkflowSpec
 from gogrid.config.yaml_source import Path_, dotted
 from gogrid.engine.agent import AgentWorkflow
 from gogrid.events import Log
+from gogrid.governance import spawn_share, with_budget
 from gogrid.messages import Message
 from gogrid.patterns.build import Builder, builder
 from gogrid.patterns.common import Conversation, as_text, is_child_failure
@@ -234,6 +235,9 @@ class _Spawner:
         return workflow, dropped
 
     async def _run_child(self, child: Child, workflow: Workflow, input: str) -> None:
+        share = spawn_share(self.ctx)
+        if share is not None:  # the child draws on a slice of what the budgets above have left
+            workflow = with_budget(workflow, share=share)
         try:
             child.output = await self.ctx.run_node(workflow, input, name=child.name)
             child.status = "succeeded"
