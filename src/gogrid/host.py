@@ -83,6 +83,9 @@ class Host:
         self.commands[op] = handler
 
     async def __aenter__(self) -> Host:
+        from gogrid.engine.gc_tuning import tune_gc
+
+        tune_gc()  # this process owns the runs: collect garbage in fewer, larger batches
         if self.db_path is not None:
             await self._open_store()
             if self.governor.history is None:
