@@ -84,3 +84,12 @@ def test_a_server_without_usage_and_no_encoding_is_estimated(empty_cache: None, 
     assert result.status == "succeeded", result.error
     f = of_kind(events, "model.finished")[0]
     assert f.token_count == "estimated" and f.output_tokens == estimate_tokens("Forty-two is the answer.")
+
+
+def test_other_providers_models_are_estimates_even_with_an_encoding(shared_cache: None) -> None:
+    import tiktoken
+
+    text = "Claude and Gemini use tokenizers of their own."
+    n, kind = count_text(text, "claude-haiku-4-5")
+    assert kind == "estimated"  # close (o200k_base), but not their tokenizer
+    assert n == len(tiktoken.get_encoding("o200k_base").encode(text))

@@ -35,13 +35,20 @@ def _cache_dir() -> Path:
 def encoding_name_for(model: str) -> str:
     """The encoding to count a model's text with: the model's own for OpenAI models, o200k_base
     as the closest public approximation for everyone else."""
+    return _encoding(model)[0]
+
+
+@lru_cache(maxsize=256)
+def _encoding(model: str) -> tuple[str, bool]:
+    """(encoding, whether it is the model's own). Other models' tokenizers are not public, so
+    their counts with o200k_base are labelled estimates, not counts."""
     name = model.split("/", 1)[-1]
     try:
         import tiktoken
 
-        return tiktoken.encoding_name_for_model(name)
+        return tiktoken.encoding_name_for_model(name), True
     except Exception:
-        return "o200k_base"
+        return "o200k_base", False
 
 
 @lru_cache(maxsize=8)
@@ -69,10 +76,11 @@ def estimate_tokens(text: str) -> int:
 
 
 def count_text(text: str, model: str) -> tuple[int, CountKind]:
-    enc = _load(encoding_name_for(model))
+    encoding, own = _encoding(model)
+    enc = _load(encoding)
     if enc is None:
         return estimate_tokens(text), "estimated"
-    return len(enc.encode(text, disallowed_special=())), "counted"
+    return len(enc.encode(text, disallowed_special=())), "counted" if own else "estimated"
 
 
 # Per-message framing overhead of chat formats (role markers, separators).
