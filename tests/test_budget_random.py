@@ -137,6 +137,9 @@ def _manifest_tree(rng: random.Random, agents: list[str], depth: int, counter: l
     counter = counter if counter is not None else [0]
     if depth == 0 or rng.random() < 0.3:
         return {"agent": rng.choice(agents)}
+    if rng.random() < 0.3:  # an orchestrator spawning children, each on a slice of its budget
+        lead, *others = rng.sample(agents, len(agents))
+        return {"dynamic": {"orchestrator": lead, "agents": others, "allow": ["agent"], "max_children": 4}}
     if rng.random() < 0.5:
         stages = []
         for _ in range(rng.randint(1, 3)):
@@ -234,7 +237,7 @@ def test_spend_never_passes_a_hard_limit_in_nested_runs(seed: int, tmp_path: Pat
     _check_run(seed, tmp_path, use_manifest_patterns=False)
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(30))
 def test_spend_never_passes_a_hard_limit_in_manifest_patterns(seed: int, tmp_path: Path) -> None:
     _check_run(1000 + seed, tmp_path, use_manifest_patterns=True)
 
