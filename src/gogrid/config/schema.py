@@ -44,12 +44,12 @@ class ModelDef(Strict):
 
     model: str = Field(description="provider/model, e.g. openai/gpt-4o-mini or sim/fast")
     settings: dict[str, Any] = Field(default_factory=dict, description="provider-specific settings")
-    price: PriceOverride | None = None
-    base_url: str | None = None
+    price: PriceOverride | None = Field(default=None, description="overrides the built-in price table")
+    base_url: str | None = Field(default=None, description="API address (OpenAI-compatible servers, proxies)")
     api_key_env: str | None = Field(default=None, description="environment variable holding the API key")
     timeout: float | None = Field(default=None, gt=0, description="seconds for the whole request")
-    connect_timeout: float | None = Field(default=None, gt=0)
-    max_retries: int | None = Field(default=None, ge=0)
+    connect_timeout: float | None = Field(default=None, gt=0, description="seconds to open the connection")
+    max_retries: int | None = Field(default=None, ge=0, description="retries of a failed request (429, 5xx, network)")
     concurrency: int | None = Field(default=None, ge=1, description="requests in flight at once")
     rpm: int | None = Field(default=None, ge=1, description="requests per minute")
     tpm: int | None = Field(default=None, ge=1, description="tokens per minute")
@@ -66,17 +66,19 @@ ModelRef = str | list[str]
 
 
 class AgentDef(Strict):
+    """An agent: a model, instructions and tools, run by the agent loop."""
+
     model: ModelRef = Field(description="a key of `models:`, a provider/model string, or a fallback list")
-    description: str = ""
-    instructions: str = ""
-    tools: list[str] = Field(default_factory=list)
-    max_turns: int = Field(default=10, ge=1, le=1000)
+    description: str = Field(default="", description="what the agent is for (shown to orchestrators and in the console)")
+    instructions: str = Field(default="", description="the system prompt")
+    tools: list[str] = Field(default_factory=list, description="names of plugin tools the agent may call")
+    max_turns: int = Field(default=10, ge=1, le=1000, description="model calls before the agent gives up")
     timeout: float | None = Field(default=None, gt=0, description="seconds for the whole agent run")
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    max_tokens: int | None = Field(default=None, ge=1)
+    temperature: float | None = Field(default=None, ge=0, le=2, description="sampling temperature (provider default when unset)")
+    max_tokens: int | None = Field(default=None, ge=1, description="output tokens per model call")
     output_schema: dict[str, Any] | None = Field(default=None, description="JSON Schema of a structured final answer")
-    output_retries: int = Field(default=2, ge=0, le=10)
-    stream: bool = True
+    output_retries: int = Field(default=2, ge=0, le=10, description="times a final answer that breaks output_schema is sent back")
+    stream: bool = Field(default=True, description="stream model output (model.delta events)")
     tool_timeout: float | None = Field(default=None, gt=0, description="seconds per tool call")
     script: list[dict[str, Any] | str] | None = Field(
         default=None, description="scripted replies for a sim model, one per turn"
@@ -105,12 +107,14 @@ class AgentDef(Strict):
 
 
 class Manifest(Strict):
+    """A GoGrid manifest (version 1)."""
+
     version: Literal[1] = Field(description="manifest format version; only 1 exists")
-    name: str | None = None
-    description: str = ""
+    name: str | None = Field(default=None, description="the run's name in records and the console; defaults to the file name")
+    description: str = Field(default="", description="free text")
     plugins: list[str] = Field(default_factory=lambda: ["./plugins"], description="plugin folders, relative to the manifest")
-    models: dict[str, ModelDef] = Field(default_factory=dict)
-    agents: dict[str, AgentDef] = Field(default_factory=dict)
+    models: dict[str, ModelDef] = Field(default_factory=dict, description="named models agents refer to")
+    agents: dict[str, AgentDef] = Field(default_factory=dict, description="agents by name")
     workflows: dict[str, WorkflowSpec] = Field(default_factory=dict, description="named workflows, usable by `ref:`")
-    workflow: WorkflowSpec
+    workflow: WorkflowSpec = Field(description="what `gogrid run` runs")
     budgets: Budgets | None = Field(default=None, description="hard limits in USD, tokens and requests (docs/budgets.md)")
