@@ -88,3 +88,17 @@ def test_a_per_token_price_is_caught_at_load(tmp_path: Path) -> None:
         load_manifest(path)
     text = str(err.value.issues[0])
     assert ":5:" in text and "per token" in text and "did you mean 2.5" in text
+
+
+@pytest.mark.parametrize(("base_url", "model", "service"), [
+    ("https://api.groq.com/openai/v1", "llama-3.3-70b-versatile", "groq"),
+    ("https://api.deepseek.com/v1", "deepseek-chat", "deepseek"),
+    ("https://openrouter.ai/api/v1", "anthropic/claude-3.5-haiku", "openrouter"),
+])
+def test_openai_compatible_services_are_priced_by_address(base_url: str, model: str, service: str) -> None:
+    price = lookup_price("openai", model, base_url)
+    assert price is not None and price.genai_ref == (service, model)
+    usage = Usage(10_000, 1_000, 0)
+    expected = calc_price(GUsage(input_tokens=10_000, output_tokens=1_000), model, provider_api_url=base_url)
+    assert price.cost(usage) == pytest.approx(float(expected.total_price))
+    assert lookup_price("openai", model, "http://127.0.0.1:9/v1") is None  # a local server: unknown

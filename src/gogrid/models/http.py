@@ -20,6 +20,7 @@ from gogrid.messages import CountKind, ModelRequest, ModelResponse, Usage
 from gogrid.models.base import AttemptHook, AttemptInfo, DeltaHook, ModelError
 from gogrid.models.http_config import HttpConfig, Secret, find_key, http_config, keys_optional, redact
 from gogrid.models.http_stream import StreamState, parse_tool_call, sse_events
+from gogrid.models.pricing import Price, lookup_price
 from gogrid.models.resilience import RateWindow, backoff_delay, endpoint_limits, parse_retry_after
 from gogrid.models.tokens import count_prompt, count_text
 
@@ -88,6 +89,11 @@ class HttpModel:
         return None
 
     # -- plumbing --
+
+    @property
+    def price(self) -> Price | None:
+        """The list price, looked up by where the model is served when that tells more."""
+        return lookup_price(self.provider, self.name, self.cfg.base_url)
 
     @property
     def label(self) -> str:

@@ -51,21 +51,36 @@ _GENAI_PROVIDER = {"openai": "openai", "anthropic": "anthropic", "gemini": "goog
 
 
 @lru_cache(maxsize=256)
-def lookup_price(provider: str, model: str) -> Price | None:
-    """The public list price of a model, or None when nobody knows it."""
+def lookup_price(provider: str, model: str, api_url: str | None = None) -> Price | None:
+    """The public list price of a model, or None when nobody knows it.
+
+    `api_url` is where an OpenAI-compatible model is served: genai-prices knows many such
+    services by address (Groq, DeepSeek, Mistral, Together, OpenRouter...). An address it does not
+    know (a local server) falls back to the provider's own table."""
+    if api_url:
+        by_url = _lookup(model, provider_api_url=api_url)
+        if by_url is not None:
+            return by_url
     provider_id = _GENAI_PROVIDER.get(provider)
-    if provider_id is None:
-        return None
+    return None if provider_id is None else _lookup(model, provider_id=provider_id)
+
+
+def _lookup(model: str, *, provider_id: str | None = None, provider_api_url: str | None = None) -> Price | None:
     try:
         from genai_prices import Usage as GUsage
         from genai_prices import calc_price
 
         per_m = 1_000_000
-        base = calc_price(GUsage(input_tokens=per_m, output_tokens=per_m), model, provider_id=provider_id)
-        mp = base.model_price
+        usage = GUsage(input_tokens=per_m, output_tokens=per_m)
+        if provider_api_url:
+            found = calc_price(usage, model, provider_api_url=provider_api_url)
+        else:
+            found = calc_price(usage, model, provider_id=provider_id)
+        mp = found.model_price
         inp = _base(mp.input_mtok)
         out = _base(mp.output_mtok)
         cached = _base(getattr(mp, "cache_read_mtok", None))
+        provider_id = str(found.provider.id)
     except Exception:
         return None
     if inp is None or out is None:
