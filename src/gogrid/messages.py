@@ -51,6 +51,8 @@ class Usage:
     cached_tokens: int = 0
     # exact: reported by the provider; counted: counted here with tiktoken; estimated: a guess.
     count: CountKind = "exact"
+    # Part of input_tokens written to a provider's prompt cache (Anthropic bills it above input).
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:

@@ -102,3 +102,16 @@ def test_openai_compatible_services_are_priced_by_address(base_url: str, model: 
     expected = calc_price(GUsage(input_tokens=10_000, output_tokens=1_000), model, provider_api_url=base_url)
     assert price.cost(usage) == pytest.approx(float(expected.total_price))
     assert lookup_price("openai", model, "http://127.0.0.1:9/v1") is None  # a local server: unknown
+
+
+def test_anthropic_cache_writes_are_billed_at_their_own_rate() -> None:
+    from gogrid.models.anthropic import _usage
+
+    usage = _usage({"input_tokens": 600, "cache_creation_input_tokens": 400, "cache_read_input_tokens": 1_000, "output_tokens": 50})
+    assert (usage.input_tokens, usage.cached_tokens, usage.cache_write_tokens) == (2_000, 1_000, 400)
+    price = lookup_price("anthropic", "claude-haiku-4-5")
+    assert price is not None
+    expected = calc_price(GUsage(input_tokens=2_000, output_tokens=50, cache_read_tokens=1_000, cache_write_tokens=400),
+                          "claude-haiku-4-5", provider_id="anthropic")
+    assert price.cost(usage) == pytest.approx(float(expected.total_price))
+    assert price.cost(usage) > price.cost(_usage({"input_tokens": 1_000, "cache_read_input_tokens": 1_000, "output_tokens": 50}))

@@ -146,11 +146,12 @@ def _messages(history: list[Message]) -> list[dict[str, Any]]:
 
 def _usage(u: dict[str, Any]) -> Usage:
     """Anthropic reports uncached input apart from cache reads and writes; Usage counts all
-    input in `input_tokens` with `cached_tokens` as the part read from cache."""
+    input in `input_tokens`, with `cached_tokens` read from the cache and `cache_write_tokens`
+    written to it."""
     fresh = int(u.get("input_tokens") or 0)
     read = int(u.get("cache_read_input_tokens") or 0)
     write = int(u.get("cache_creation_input_tokens") or 0)
-    return Usage(fresh + read + write, int(u.get("output_tokens") or 0), read)
+    return Usage(fresh + read + write, int(u.get("output_tokens") or 0), read, cache_write_tokens=write)
 
 
 def build(name: str, mdef: ModelDef) -> AnthropicModel:

@@ -103,6 +103,7 @@ def _genai_cost(ref: tuple[str, str], usage: Usage) -> float | None:
         g = GUsage(
             input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
             cache_read_tokens=min(usage.cached_tokens, usage.input_tokens) or None,
+            cache_write_tokens=usage.cache_write_tokens or None,
         )
         return float(calc_price(g, ref[1], provider_id=ref[0]).total_price)
     except Exception:
