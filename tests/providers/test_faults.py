@@ -154,3 +154,15 @@ def test_a_long_retry_after_moves_to_the_fallback_without_waiting(servers: dict[
     assert result.output == "no waiting"
     first = of_kind(events, "model.attempt")[0]
     assert first.outcome == "error" and "exceeds max_retry_wait" in (first.error or "")
+
+
+def test_gogrid_run_shows_retries_and_fallbacks(servers: dict[str, WireServer], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gogrid.cli import main
+
+    servers["openai"].script(Fault(503, "busy"), Fault(400, "bad"))
+    servers["gemini"].script(Turn("fine"))
+    path = _chain(tmp_path, servers["openai"], servers["gemini"])
+    assert main(["run", str(path), "-i", "hi", "--no-db"]) == 0
+    err = capsys.readouterr().err
+    assert "retry openai/test-model in " in err and "HTTP 503 unavailable: busy" in err
+    assert "fallback to gemini/test-model" in err

@@ -60,6 +60,10 @@ class Progress:
             return f"  model {e.provider}/{e.model} {e.agent} turn {e.turn}: {e.input_tokens}+{e.output_tokens} tokens, {cost}"  # type: ignore[attr-defined]
         if k == "budget" and e.action in ("threshold", "exceeded", "kill"):  # type: ignore[attr-defined]
             return f"  budget {e.scope}: {e.action} {e.reason or ''}"  # type: ignore[attr-defined]
+        if k == "model.attempt" and e.outcome == "retry":  # type: ignore[attr-defined]
+            return f"  retry {e.provider}/{e.model} in {e.wait_s:.1f}s after try {e.attempt}: {e.error}"  # type: ignore[attr-defined]
+        if k == "model.attempt" and e.outcome == "fallback":  # type: ignore[attr-defined]
+            return f"  fallback to {e.provider}/{e.model}: {e.error}"  # type: ignore[attr-defined]
         if k == "scope.killed":
             return f"! killed {e.target}: {e.reason}"  # type: ignore[attr-defined]
         return None

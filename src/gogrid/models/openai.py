@@ -105,7 +105,8 @@ def _message(m: Message) -> dict[str, Any]:
     if m.role == "tool":
         return {"role": "tool", "tool_call_id": m.tool_call_id or "", "content": m.content}
     if m.role == "assistant":
-        out: dict[str, Any] = {"role": "assistant", "content": m.content or None}
+        # Content may be null only beside tool calls.
+        out: dict[str, Any] = {"role": "assistant", "content": m.content or (None if m.tool_calls else "")}
         if m.tool_calls:
             out["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {
