@@ -333,6 +333,7 @@ def test_ctrl_c_on_a_headless_run_exits_130_and_logs_cancelled(tmp_path: Path) -
     script = Path(sys.executable).parent / "gogrid"
     cmd = [str(script)] if script.exists() else [sys.executable, "-c", "import sys; from gogrid.cli import main; sys.exit(main())"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
+    env.pop("GOGRID_DB", None)  # the run records into ./.gogrid under tmp_path
     proc = subprocess.Popen([*cmd, "run", str(manifest), "-i", "hello", "--log-file", str(log)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=tmp_path)
     try:
         assert proc.stderr is not None

@@ -101,7 +101,7 @@ def test_validate_reports_file_line_and_field(case: Case, tmp_path: Path, capsys
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "GOGRID_TEST_SURELY_UNSET"}
+    env = {k: v for k, v in os.environ.items() if k not in ("GOGRID_TEST_SURELY_UNSET", "GOGRID_DB")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     return env
 
@@ -146,7 +146,9 @@ def test_every_problem_in_a_file_is_reported_at_once(tmp_path: Path, capsys: pyt
         (["run", "{demo}", "--workflow", "nope"], "--workflow: no workflow named 'nope'"),
     ],
 )
-def test_bad_files_and_flags(argv: list[str], expect: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_files_and_flags(argv: list[str], expect: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # any database a command opens goes to ./.gogrid here
+    monkeypatch.delenv("GOGRID_DB", raising=False)
     args = [a.format(dir=tmp_path, demo=ROOT / "sample_configs" / "demo.yaml") for a in argv]
     assert cli_main(args) == 2
     err = capsys.readouterr().err

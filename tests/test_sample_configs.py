@@ -45,7 +45,9 @@ def test_single_agent_with_plugin_tools(tmp_path: Path) -> None:
     assert any(e.tool in result.output for e in tools)  # the answer cites what a tool returned
 
 
-def test_structured_output_sample(capsys: pytest.CaptureFixture[str]) -> None:
+def test_structured_output_sample(capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # the run's database goes to ./.gogrid here
+    monkeypatch.delenv("GOGRID_DB", raising=False)
     status = cli_main(["run", str(SAMPLES / "structured_output.yaml"), "-q", "--json", "-i", "Triage: the login page times out for EU users"])
     out = json.loads(capsys.readouterr().out)
     assert status == 0 and out["status"] == "succeeded"
