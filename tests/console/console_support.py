@@ -82,3 +82,15 @@ def fixed_events() -> list[dict[str, Any]]:
 def write_fixed_log(path: Path) -> Path:
     path.write_text("\n".join(json.dumps(e) for e in fixed_events()) + "\n", encoding="utf-8")
     return path
+
+
+def fast_demo(tmp_path: Path) -> Path:
+    """sample_configs/demo.yaml as shipped, with the simulated latency taken out (for tests)."""
+    import re
+
+    text = (ROOT / "sample_configs" / "demo.yaml").read_text(encoding="utf-8")
+    text = re.sub(r"latency_ms: \[[^\]]*\]", "latency_ms: [1, 3]", text)
+    text = text.replace("plugins: [../plugins]", f"plugins: [{ROOT / 'plugins'}]")
+    path = tmp_path / "demo.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path

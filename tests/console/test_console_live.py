@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from console_support import DATA, log_text, table_rows, wait_for
+from console_support import DATA, fast_demo, log_text, table_rows, wait_for
 from textual.widgets import DataTable, RichLog, Static, TextArea
 
 from gogrid.console.app import GoGridApp
@@ -134,4 +134,33 @@ async def test_open_a_past_run_and_see_its_replayed_chat(tmp_path: Path) -> None
         await pilot.press("t")
         traces = app.query_one("#traces-table", DataTable)
         await wait_for(pilot, lambda: traces.row_count >= 5, what="the replayed trace")
+        await pilot.press("q")
+
+
+async def test_demo_team_debates_votes_uses_tools_and_fills_its_budget(tmp_path: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    app = GoGridApp([fast_demo(tmp_path)], db=db, tick=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        run_id = await wait_for(pilot, lambda: next(iter(app.state.runs), None), what="the run to start")
+        await wait_for(pilot, lambda: app.state.runs[run_id].status == "succeeded", timeout=60, what="the demo to finish")
+        team = next(n for n in app.state.nodes.values() if n.pattern == "team")
+        table = app.query_one("#agents-table", DataTable)
+        table.focus()
+        table.move_cursor(row=table.get_row_index(team.span_id))
+        await wait_for(pilot, lambda: app.selected == team.span_id, what="the team selected")
+        log = app.query_one("#chat-log", RichLog)
+        text = await wait_for(pilot, lambda: (t := log_text(log)) and "== launch-review: reached" in t and t, what="the consensus")
+        assert "vote skeptic: wait - untested rollback" in text
+        assert "⚙ calculate(" in text and "↳ days_between" in text and "⚙ memory_append(" in text
+        assert "Round 1 of at most" not in text  # members' prompts stay out of the room view
+        await pilot.press("m")
+        memory = app.query_one("#memory-table", DataTable)
+        await wait_for(pilot, lambda: memory.row_count >= 1, what="the shared memory")
+        row = table_rows(memory)[0]
+        assert row[2] == "2" and "skeptic:2" in row[4]
+        await pilot.press("b")
+        budgets = app.query_one("#budgets-table", DataTable)
+        await wait_for(pilot, lambda: budgets.row_count >= 1, what="the budget")
+        row = table_rows(budgets)[0]
+        assert row[4] == "$0.3000" and "50%" in row[7], row
         await pilot.press("q")

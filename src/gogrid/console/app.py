@@ -48,6 +48,7 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "runs": ("view-runs", ("runs",)),
 }
 DRAIN_BUDGET_S = 0.04  # at most this long applying events per tick; the rest waits for the next
+DEFAULT_INPUT = "Should we launch the beta next Tuesday?"  # when a run is launched without one
 
 
 class HistoryLoaded(Message):
@@ -134,6 +135,7 @@ class GoGridApp(App[int]):
         self._stop = anyio.Event()
         self._host_worker: Any = None
         self._history_at = 0.0
+        self._budgets_at = 0.0
         self.redraws = 0  # counted for the benchmark
         if theme:
             self.theme = theme
@@ -244,8 +246,12 @@ class GoGridApp(App[int]):
                 self._pending.discard(name)
                 self.pane(name).redraw()
                 self.redraws += 1
-        if "agents" in visible and self.state.nodes and any(n.live for n in self.state.nodes.values()):
-            self.pane("agents").redraw()  # elapsed times of live rows
+        if any(r.status == "running" for r in self.state.runs.values()):
+            if "agents" in visible:
+                self.pane("agents").redraw()  # elapsed times of live rows
+            if "budgets" in visible and time.monotonic() - self._budgets_at >= 1.0:
+                self._budgets_at = time.monotonic()
+                self.pane("budgets").redraw()  # burn rates move with time
 
     def _update_subtitle(self) -> None:
         runs = self.state.runs.values()
@@ -356,7 +362,7 @@ class GoGridApp(App[int]):
         except (OSError, ValueError) as e:
             self.notify(f"{path}: {e}", title="cannot launch", severity="error", timeout=15)
             return None
-        handle = rt.start(text or "Give a short status report.", labels={"name": rt.name})
+        handle = rt.start(text or DEFAULT_INPUT, labels={"name": rt.name})
         self.handles[handle.run_id] = (rt, handle)
         self.notify(f"launched {rt.name} ({handle.run_id})", timeout=3)
         return handle
@@ -409,28 +415,40 @@ class GoGridApp(App[int]):
 
     @property
     def governor(self) -> Any:
-        for rt in self.host.runtimes:
-            gov = getattr(rt, "governor", None)
-            if gov is not None and getattr(gov, "active", False):
-                return gov
-        return None
+        return getattr(self.host, "governor", None)
 
     def budget_rows(self) -> list[BudgetRow]:
+        """Live budgets from the governor; replayed ones from their events; and for a run with
+        no budget at all, what it has spent so far (limit: none)."""
         state = self.state
         run_filter = state.run_of(self.selected)
         rows: list[BudgetRow] = []
-        covered: set[str] = set()
+        covered: set[tuple[str, str, str]] = set()
+        runs_covered: set[str] = set()
+        gov = self.governor
+        for b in (gov.snapshot() if gov is not None and hasattr(gov, "snapshot") else []):
+            run_id = b.run_id or ""
+            if run_filter and run_id and run_id != run_filter:
+                continue
+            run = state.runs.get(run_id)
+            spent = b.spent + getattr(b, "history", 0.0)
+            ttl = (b.limit - spent) / b.burn_rate if b.limit is not None and b.burn_rate > 0 else None
+            status = "exceeded" if b.limit is not None and spent >= b.limit else (run.status if run else "live")
+            rows.append(BudgetRow(f"gov:{run_id}:{b.scope}:{b.metric}", run_id, b.scope, self._scope_span(run_id, b.scope),
+                                  b.metric, spent, b.limit, b.burn_rate, max(0.0, ttl) if ttl is not None else None,
+                                  list(b.thresholds_crossed), status))
+            covered.add((run_id, b.scope, b.metric))
+            runs_covered.add(run_id)
         for b in state.budgets.values():
-            if run_filter and b.run_id != run_filter:
+            if (run_filter and b.run_id != run_filter) or (b.run_id, b.scope, b.metric) in covered:
                 continue
             run = state.runs.get(b.run_id)
-            span = self._scope_span(b.run_id, b.scope)
             status = "exceeded" if b.exceeded else (run.status if run else "")
-            rows.append(BudgetRow(b.key, b.run_id, b.scope, span, b.metric, b.spent, b.limit, b.burn_rate(), b.time_to_limit(), list(b.thresholds), status))
-            covered.add(b.run_id)
-        # Runs without a declared budget still show what they spend.
+            rows.append(BudgetRow(b.key, b.run_id, b.scope, self._scope_span(b.run_id, b.scope), b.metric, b.spent, b.limit,
+                                  b.burn_rate(), b.time_to_limit(), list(b.thresholds), status))
+            runs_covered.add(b.run_id)
         for run in state.runs.values():
-            if run.run_id in covered or (run_filter and run.run_id != run_filter):
+            if run.run_id in runs_covered or (run_filter and run.run_id != run_filter):
                 continue
             root = next((n for n in state.nodes.values() if n.run_id == run.run_id and n.kind == "run"), None)
             if root is None:
@@ -452,21 +470,20 @@ class GoGridApp(App[int]):
             return
         row = self.query_one(BudgetsPane).highlighted()
         gov = self.governor
-        if row is None or row.limit is None:
-            self.notify("highlight a budget with a limit to change it", severity="warning")
-            return
-        if gov is None or not hasattr(gov, "set_limit"):
-            self.notify("no budget governor is running in this process", severity="warning")
+        if row is None or row.limit is None or not row.key.startswith("gov:"):
+            self.notify("highlight a live budget with a limit to change it", severity="warning")
             return
         new = row.limit * factor
+        if row.metric != "usd":
+            new = float(max(1, round(new)))
         try:
-            gov.set_limit(row.scope, row.metric, new)
-        except TypeError:
-            gov.set_limit(row.span_id or row.scope, new)
-        except Exception as e:
+            gov.set_limit(row.scope, row.metric, new, run_id=row.run_id or None, actor="console")
+        except (KeyError, ValueError) as e:
             self.notify(f"cannot change the limit: {e}", severity="error")
             return
-        self.notify(f"{row.scope} {row.metric} limit set to {new:g}")
+        self.notify(f"{row.scope}: {row.metric} limit set to {new:g}")
+        self._pending.add("budgets")
+        self.redraw_dirty()
 
     # --- database reads (worker threads) -----------------------------------------------------------
 

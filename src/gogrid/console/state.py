@@ -65,6 +65,9 @@ class ChatItem:
     round: int | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     seq: int = 0
+    # An agent's own copy of a conversation that happens in a team's room: its prompt (built from
+    # the transcript) and its reply (also posted to the room) are hidden at team level.
+    in_room: bool = False
 
 
 @dataclass(slots=True, eq=False)
@@ -225,7 +228,15 @@ class ConsoleState:
         if handler is not None:
             handler(self, e, replayed)
 
+    def _room(self, room: str | None) -> str | None:
+        """Teams name their room by their span id; show the team's name instead."""
+        node = self.nodes.get(room or "")
+        return node.name if node is not None else room
+
     def _post(self, item: ChatItem) -> None:
+        item.room = self._room(item.room)
+        if item.kind == "consensus" and item.role != "system":
+            item.sender = item.room or item.sender
         self.chat_seq += 1
         item.seq = self.chat_seq
         self.chat.append(item)
@@ -365,7 +376,12 @@ class ConsoleState:
         if e.role == "system":
             return
         kind = "tool" if e.role == "tool" else "message"
-        self._post(ChatItem(e.run_id, e.span_id, kind, e.sender, e.content, e.role, e.room, e.round, list(e.tool_calls)))
+        item = ChatItem(e.run_id, e.span_id, kind, e.sender, e.content, e.role, e.room, e.round, list(e.tool_calls))
+        if e.room is None:
+            node = self.nodes.get(e.span_id)
+            parent = self.nodes.get(node.parent or "") if node is not None else None
+            item.in_room = parent is not None and parent.pattern == "team"
+        self._post(item)
 
     def _on_vote(self, e: Any, replayed: bool) -> None:
         text = e.choice + (f" - {e.reason}" if e.reason else "")

@@ -36,8 +36,6 @@ def render_item(item: ChatItem) -> Text:
         return t
     colour = "white" if item.role == "user" else speaker_colour(item.sender)
     t.append(item.sender, style=f"bold {colour}")
-    if item.room:
-        t.append(f" @{item.room}", style="dim")
     t.append(" ")
     if item.text:
         t.append(item.text)
@@ -67,6 +65,13 @@ class ChatPane(Pane):
         gg = self.gg
         if not gg.state.under(item.span_id, gg.selected):
             return False
+        if item.in_room:
+            # Prompts built from the room's transcript are noise; at team level the room carries
+            # the replies, so only the agent's tool calls and results are added to it.
+            if item.role == "user":
+                return False
+            if item.span_id != gg.selected and not (item.tool_calls or item.kind == "tool"):
+                return False
         return self.matches(item.sender, item.text, item.room)
 
     def redraw(self, force: bool = False) -> None:
