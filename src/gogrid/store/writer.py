@@ -1,22 +1,26 @@
 """StoreWriter: the bus subscriber that persists every event in batches.
 
 `put` only appends to a bounded buffer (never blocks the engine). Every `interval` seconds the
-buffer is drained and written in one transaction: each table gets one Arrow table registered with
-DuckDB and one `INSERT ... SELECT`, and finished spans written by an earlier batch get one
-`UPDATE ... FROM`. The conversion and the DuckDB work run in a worker thread. An event is
-durable once its flush commits, so at most one interval after it was published.
+buffer is drained and written in one transaction: the events' JSON goes to DuckDB as one Arrow
+table, and SQL (ingest.py) fills the event log and every typed table from it with
+`INSERT ... SELECT` and `UPDATE ... FROM`. That runs in a worker thread, and DuckDB releases the
+GIL while it works. An event is durable once its flush commits: at most one interval (plus the
+flush) after it was published.
 """
 
 from __future__ import annotations
 
 import time
+from array import array
+from itertools import accumulate
 from typing import Any
 
 import anyio
+import pyarrow as pa
 
 from gogrid.engine.bus import BufferedSubscriber
 from gogrid.events import Event, new_id
-from gogrid.store import rows as R
+from gogrid.store import ingest
 from gogrid.store.store import Store, owner_identity
 
 MAX_INTERVAL = 0.25
@@ -39,6 +43,7 @@ class StoreWriter(BufferedSubscriber):
         self.max_flush_ms = 0.0
         self.flush_ms: list[float] = []  # every flush's duration (the benchmark reads them)
         self._seq = store.next_seq()
+        self._statements = ingest.statements(*self.owner)
         self._started = time.time()
         self._flush_lock = anyio.Lock()
         self._closed = False
@@ -65,35 +70,36 @@ class StoreWriter(BufferedSubscriber):
     # --- the worker-thread side -------------------------------------------------------------
 
     def write(self, events: list[Event]) -> int:
-        """Convert and commit one batch (called in a worker thread, or directly in tests)."""
+        """Serialise and commit one batch (called in a worker thread, or directly in tests)."""
         if not events and self.flushes:
             return 0
         started = time.perf_counter()
-        batch = R.Batch(self.owner)
+        # The only per-event Python work: each event's JSON (pydantic's serialiser, in Rust).
+        payloads = [type(e).__pydantic_serializer__.to_json(e) for e in events]
         seq = self._seq
-        for e in events:
-            batch.add(e, seq, type(e).__pydantic_serializer__.to_json(e))
-            seq += 1
+        kinds = [e.kind for e in events]
+        batch = _batch(kinds, payloads, seq)
+        present, earlier = ingest.seen(events, kinds)
         store = self.store
         with store.lock:
             con = store.con
             con.execute("BEGIN TRANSACTION")
             try:
-                for spec in R.ALL:
-                    rows = batch.rows[spec.name]
-                    if rows:
-                        _insert(con, spec, R.to_arrow(spec, rows))
-                for spec in R.ALL:
-                    ups = batch.updates.get(spec.name)
-                    if ups:
-                        _update(con, spec, R.updates_to_arrow(spec, ups))
+                if events:
+                    con.register("_ev", batch)
+                    try:
+                        for step in self._statements:
+                            if step.needed(present, earlier):
+                                con.execute(step.sql)
+                    finally:
+                        con.unregister("_ev")
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 self._record_stats(con, len(events), elapsed_ms)
                 con.execute("COMMIT")
             except Exception:
                 con.execute("ROLLBACK")
                 raise
-        self._seq = seq
+        self._seq = seq + len(events)
         self.written += len(events)
         self.flushes += 1
         self.last_flush_ms = (time.perf_counter() - started) * 1000
@@ -116,25 +122,21 @@ class StoreWriter(BufferedSubscriber):
             )
 
 
-def _insert(con: Any, spec: R.TableSpec, table: Any) -> None:
-    name = f"_batch_{spec.name}"
-    cols = ", ".join(c for c, _ in spec.columns)
-    con.register(name, table)
-    try:
-        con.execute(f"INSERT INTO {spec.name} ({cols}) SELECT {cols} FROM {name}")
-    finally:
-        con.unregister(name)
-
-
-def _update(con: Any, spec: R.TableSpec, table: Any) -> None:
-    name = f"_update_{spec.name}"
-    sets = ", ".join(f"{c} = u.{c}" for c in spec.updates)
-    con.register(name, table)
-    try:
-        con.execute(f"UPDATE {spec.name} SET {sets} FROM {name} u WHERE {spec.name}.{spec.key} = u.{spec.key}")
-    finally:
-        con.unregister(name)
-
-
 def _us(seconds: float) -> int:
     return int(seconds * 1_000_000)
+
+
+def _batch(kinds: list[str], payloads: list[bytes], seq: int) -> pa.Table:
+    """The staged batch DuckDB reads: order, kind, and each event's JSON (DuckDB parses the rest)."""
+    return pa.table({
+        "seq": pa.array(range(seq, seq + len(kinds)), pa.int64()),
+        "kind": pa.array(kinds, pa.string()),
+        "payload": _strings(payloads),
+    })
+
+
+def _strings(items: list[bytes]) -> pa.StringArray:
+    """An Arrow string column straight from UTF-8 byte strings: one join and the offsets,
+    instead of converting each item (pydantic's JSON is valid UTF-8)."""
+    offsets = array("i", accumulate(map(len, items), initial=0))
+    return pa.StringArray.from_buffers(len(items), pa.py_buffer(offsets), pa.py_buffer(b"".join(items)))
