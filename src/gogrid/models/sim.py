@@ -169,6 +169,10 @@ class SimModel:
             raise ModelError(f"sim/{self.name}: simulated HTTP {status}", retryable=status >= 500 or status == 429, status=status)
 
         response = self._respond(req, step, rng)
+        if req.max_tokens is not None and estimate_tokens(response.text) > req.max_tokens:
+            # Like a real provider, output stops at max_tokens (budgets reserve exactly that much).
+            response.text = response.text[: req.max_tokens * 4]
+            response.finish_reason = "length"
         prompt_tokens = estimate_tokens(req.system) + sum(estimate_tokens(m.content) + 4 for m in req.messages)
         out_text = response.text + "".join(c.raw_arguments for c in response.tool_calls)
         response.usage = Usage(prompt_tokens, max(1, estimate_tokens(out_text)), 0, "exact")
