@@ -175,3 +175,24 @@ def test_set_limit_on_a_live_run_takes_effect(tmp_path: Path) -> None:
     assert result.status == RunStatus.BUDGET_EXCEEDED
     requests = next(s for s in snapshot if s.metric == "requests")
     assert requests.spent == 2 and requests.limit == 2 and requests.thresholds_crossed == (0.5, 0.8, 1.0)
+
+
+def test_the_simulated_model_stops_at_max_tokens_like_a_provider(tmp_path: Path) -> None:
+    """Budgets reserve `max_tokens` of output; the sim, like real providers, never exceeds it."""
+    path = tmp_path / "short.yaml"
+    path.write_text(
+        "version: 1\nplugins: []\nmodels:\n  m: {model: sim/m, settings: {latency_ms: 0, answer_words: 80}}\n"
+        "agents:\n  a: {model: m, max_tokens: 6}\nworkflow: {agent: a}\nbudgets:\n  run: {tokens: 400}\n"
+    )
+    seen = Collector(lambda e: e.kind == "model.finished")
+
+    async def go() -> Any:
+        rt = Runtime.from_file(path)
+        rt.bus.subscribe(seen)
+        async with rt:
+            return await rt.run("Write a long plan")
+
+    result = anyio.run(go)
+    assert result.status == RunStatus.SUCCEEDED
+    (call,) = seen.events
+    assert call.output_tokens <= 6 and call.finish_reason == "length"  # type: ignore[attr-defined]

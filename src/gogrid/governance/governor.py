@@ -234,8 +234,8 @@ class BudgetGovernor:
                 rooms = [lg.room() for lg in above if lg.metric == metric]
                 if rooms and math.isfinite(min(rooms)):
                     sliced = min(rooms) * share
-                    given = wanted[metric]  # type: ignore[index]
-                    wanted[metric] = sliced if given is None else min(given, sliced)  # type: ignore[index]
+                    given = wanted[metric]
+                    wanted[metric] = sliced if given is None else min(given, sliced)
         out = []
         ledgers = scope.state.setdefault("budgets", [])
         for metric, limit in wanted.items():
