@@ -192,3 +192,42 @@ def test_kill_with_no_owner_says_nothing_is_live(tmp_path: Path) -> None:
     out = subprocess.run([*GOGRID, "kill", "r123", "--db", str(tmp_path / "none.duckdb")], capture_output=True, text=True, env=_env(), timeout=60)
     assert out.returncode == 1
     assert "no process owns" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_budget_set_from_another_process_stops_a_live_run(tmp_path: Path) -> None:
+    stages = [{"name": f"s{i}", "agent": "w"} for i in range(10)]
+    doc = {"version": 1, "name": "long", "plugins": [],
+           "models": {"m": {"model": "sim/m", "settings": {"latency_ms": 700}}},
+           "agents": {"w": {"model": "m", "max_tokens": 200}},
+           "workflow": {"pipeline": {"stages": stages}}, "budgets": {"run": {"usd": 5}}}
+    path = tmp_path / "long.yaml"
+    path.write_text(json.dumps(doc))
+    db = tmp_path / "long.duckdb"
+    run = subprocess.Popen([*GOGRID, "run", str(path), "-q", "--db", str(db)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env())
+    try:
+        run_id = _live_run_id(db, run)
+        show = subprocess.run([*GOGRID, "budget", "show", "--db", str(db)], capture_output=True, text=True, env=_env(), timeout=60)
+        assert show.returncode == 0, show.stderr
+        assert "long" in show.stdout and "usd" in show.stdout
+        cut = subprocess.run([*GOGRID, "budget", "set", run_id, "1", "--metric", "requests", "--db", str(db)],
+                             capture_output=True, text=True, env=_env(), timeout=60)
+        assert cut.returncode == 0, cut.stderr
+        assert cut.stdout.startswith("run long: limit 1 requests")
+        _, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert run.returncode == 1, err.decode()
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        assert con.execute("SELECT status FROM runs WHERE run_id = ?", [run_id]).fetchone() == ("budget_exceeded",)
+        calls = con.execute("SELECT count(*) FROM llm_calls WHERE run_id = ?", [run_id]).fetchone()[0]  # type: ignore[index]
+        assert 1 <= calls < 10
+        set_event = con.execute(
+            "SELECT scope, metric, \"limit\", actor FROM budget_events WHERE run_id = ? AND action = 'set'", [run_id]).fetchone()
+        assert set_event is not None and set_event[:3] == ("long", "requests", 1.0) and set_event[3].startswith("cli:")
+        exceeded = con.execute("SELECT count(*) FROM budget_events WHERE run_id = ? AND action = 'exceeded' AND metric = 'requests'", [run_id]).fetchone()
+        assert exceeded == (1,)
+    finally:
+        con.close()

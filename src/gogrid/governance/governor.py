@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 # run ids to leave out because this process counts them live) -> USD.
 SpendHistory = Callable[[float, str | None, set[str]], float]
 
+# Where settle tallies each metric on every scope (for budgets added later, and kill records).
+_TALLY = {"usd": "spent_usd", "tokens": "spent_tokens", "requests": "requests"}
 # A final turn that cannot hold this many output tokens is not worth making.
 MIN_FINAL_TOKENS = 16
 FINISH_NOTICE = (
@@ -306,6 +308,8 @@ class BudgetGovernor:
                 on_exceed = rb.config.on_exceed if rb is not None else "stop"
                 ledger = Ledger(target.path, f"{target.kind} {target.path}", metric, limit, on_exceed,
                                 self.thresholds, target.run_id)
+                # A budget added mid-run starts from what the scope has already spent.
+                ledger.spent = float(target.state.get(_TALLY[metric], 0.0))
                 target.state.setdefault("budgets", []).append(ledger)
                 self._index(ledger)
         else:
