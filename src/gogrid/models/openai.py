@@ -91,7 +91,7 @@ class OpenAIModel(HttpModel):
             delta = choice.get("delta") or {}
             state.add_text(delta.get("content") or "")
             for frag in delta.get("tool_calls") or []:
-                call = state.call(int(frag.get("index", 0)))
+                call = state.call(_index(state, frag))
                 call["id"] = frag.get("id") or call["id"]
                 fn = frag.get("function") or {}
                 call["name"] = fn.get("name") or call["name"]
@@ -99,6 +99,17 @@ class OpenAIModel(HttpModel):
                     call["args"].append(fn["arguments"])
             if choice.get("finish_reason"):
                 state.finish_reason = choice["finish_reason"]
+
+
+def _index(state: StreamState, frag: dict[str, Any]) -> int:
+    """Which call a streamed fragment belongs to. Some servers leave out `index`: then a new id
+    starts a new call and a fragment without one continues the last."""
+    if frag.get("index") is not None:
+        return int(frag["index"])
+    last = max(state.calls) if state.calls else -1
+    if last < 0 or (frag.get("id") and state.calls[last]["id"] and frag["id"] != state.calls[last]["id"]):
+        return last + 1
+    return last
 
 
 def _message(m: Message) -> dict[str, Any]:
