@@ -65,6 +65,7 @@ CASES = [
     Case("bad_script_step_type", "version: 1\nagents:\n  a:\n    model: sim/x\n    script:\n      - {tool: calculate, args: [1, 2]}\nworkflow: {agent: a}\n", 6, "agents.a.script[0].args", "valid dictionary"),
     Case("bad_sim_setting_type", "version: 1\nmodels:\n  m:\n    model: sim/x\n    settings: {latency_ms: fast}\nagents:\n  a: {model: m}\nworkflow: {agent: a}\n", 5, "models.m.settings.latency_ms", "got 'fast'"),
     Case("unknown_sim_setting", "version: 1\nmodels:\n  m:\n    model: sim/x\n    settings: {latencyms: 5}\nagents:\n  a: {model: m}\nworkflow: {agent: a}\n", 5, "models.m.settings.latencyms", "did you mean 'latency_ms'"),
+    Case("bad_max_tokens_setting", "version: 1\nmodels:\n  m:\n    model: sim/x\n    settings: {max_tokens: lots}\nagents:\n  a: {model: m}\nworkflow: {agent: a}\n", 5, "models.m.settings.max_tokens", "positive whole number of tokens, got 'lots'"),
     Case("invalid_output_schema", "version: 1\nagents:\n  a:\n    model: sim/x\n    output_schema: {type: strng}\nworkflow: {agent: a}\n", 5, "agents.a.output_schema", "not a valid JSON Schema"),
     Case("name_wrong_type", "version: 1\nname: [x]\nagents:\n  a: {model: sim/x}\nworkflow: {agent: a}\n", 2, "name", "valid string"),
 ]

@@ -110,7 +110,7 @@ class ModelFactory:
         provider, _, name = mdef.model.partition("/")
         model = _builder(provider)(name, mdef)
         price = _price_for(model, mdef)
-        max_tokens = int(mdef.settings.get("max_tokens", 4096)) if isinstance(mdef.settings, dict) else 4096
+        max_tokens = _max_tokens(mdef.settings.get("max_tokens", 4096))
         handle = ModelHandle(model, mdef.model, price, max_tokens, name)
         self._cache[ref] = handle
         return handle
@@ -121,6 +121,13 @@ class ModelFactory:
     async def aclose(self) -> None:
         for h in self._cache.values():
             await h.model.aclose()
+
+
+def _max_tokens(value: Any) -> int:
+    """The worst-case output used for reservations; a bad value is a manifest error, not a crash."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ModelConfigError(f"settings.max_tokens: expected a positive whole number of tokens, got {value!r}")
+    return value
 
 
 def _price_for(model: Any, mdef: ModelDef) -> Price | None:
