@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import anyio
+import pytest
 
 from gogrid.config.schema import ModelDef
 from gogrid.models.http_stream import StreamState, sse_events
@@ -48,3 +49,17 @@ def test_sse_parsing_follows_the_spec() -> None:
 
     # Multi-line data joins with a newline; an event still open at the end is dropped.
     assert anyio.run(go) == [("message_start", '{"a":\n1}'), ("message", "x")]
+
+
+def test_the_configured_max_tokens_is_sent_when_the_agent_sets_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gogrid.messages import Message, ModelRequest
+    from gogrid.models.gemini import build as build_gemini
+
+    monkeypatch.setenv("GOGRID_TEST_GEMINI_KEY", "k")
+    req = ModelRequest(system="", messages=[Message("user", "hi")])
+    openai = build("m", ModelDef(model="openai/m", base_url="http://127.0.0.1:9/v1", settings={"max_tokens": 300}))
+    assert openai.body(req)["max_tokens"] == 300
+    req.max_tokens = 50
+    assert openai.body(req)["max_tokens"] == 50
+    gemini = build_gemini("g", ModelDef(model="gemini/g", base_url="http://127.0.0.1:9", api_key_env="GOGRID_TEST_GEMINI_KEY", settings={"max_tokens": 300}))
+    assert gemini.body(req)["generationConfig"]["maxOutputTokens"] == 50

@@ -24,9 +24,9 @@ _RETRYABLE_TYPES = {"overloaded_error", "rate_limit_error", "api_error", "timeou
 class AnthropicModel(HttpModel):
     provider = "anthropic"
 
-    def __init__(self, name: str, cfg: HttpConfig, max_tokens: int) -> None:
+    def __init__(self, name: str, cfg: HttpConfig) -> None:
         super().__init__(name, cfg)
-        self.default_max_tokens = max_tokens
+        self.default_max_tokens = cfg.max_tokens or 4096  # required by the API
         self.api_version = str(cfg.extra.get("api_version", API_VERSION))
 
     def url(self, req: ModelRequest) -> str:
@@ -159,4 +159,4 @@ def build(name: str, mdef: ModelDef) -> AnthropicModel:
         "anthropic", name, mdef, default_base=DEFAULT_BASE, base_env="ANTHROPIC_BASE_URL",
         key_envs=["ANTHROPIC_API_KEY"], key_required=True, extra_settings=EXTRA_SETTINGS,
     )
-    return AnthropicModel(name, cfg, int(mdef.settings.get("max_tokens", 4096)))
+    return AnthropicModel(name, cfg)

@@ -51,8 +51,9 @@ class GeminiModel(HttpModel):
         config: dict[str, Any] = {}
         if req.temperature is not None:
             config["temperature"] = req.temperature
-        if req.max_tokens is not None:
-            config["maxOutputTokens"] = req.max_tokens
+        max_tokens = req.max_tokens or self.cfg.max_tokens
+        if max_tokens is not None:
+            config["maxOutputTokens"] = max_tokens
         # JSON mode and function calling do not mix on every Gemini model: with tools the schema
         # stays in the prompt (the agent loop validates the answer either way).
         if req.output_schema is not None and self.cfg.structured_output == "native" and not req.tools:

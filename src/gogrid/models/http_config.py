@@ -114,6 +114,7 @@ class HttpConfig:
     tpm: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     structured_output: str = "native"
+    max_tokens: int | None = None  # sent when an agent sets none, so the output stays within what budgets reserve
     key_required: bool = True
     extra: dict[str, Any] = field(default_factory=dict)  # provider-specific settings
 
@@ -169,6 +170,10 @@ def http_config(
         if mdef.concurrency is not None:
             cfg.concurrency = int(mdef.concurrency)
         cfg.rpm, cfg.tpm = mdef.rpm, mdef.tpm
+        if "max_tokens" in settings:
+            cfg.max_tokens = int(settings["max_tokens"])
+            if cfg.max_tokens < 1:
+                raise ValueError(f"settings.max_tokens: expected a whole number >= 1, got {settings['max_tokens']!r}")
         for key_, attr in (("read_timeout", "read_timeout"), ("retry_backoff", "backoff_base"),
                            ("retry_backoff_max", "backoff_max"), ("max_retry_wait", "max_retry_wait")):
             if key_ in settings:

@@ -50,8 +50,9 @@ class OpenAIModel(HttpModel):
             ]
         if req.temperature is not None:
             body["temperature"] = req.temperature
-        if req.max_tokens is not None:
-            body[self.max_tokens_field] = req.max_tokens
+        max_tokens = req.max_tokens or self.cfg.max_tokens
+        if max_tokens is not None:
+            body[self.max_tokens_field] = max_tokens
         if req.output_schema is not None and self.cfg.structured_output == "native":
             # Not `strict`: strict mode only takes schemas with every property required and no
             # extra keys; the agent loop validates the answer either way.
