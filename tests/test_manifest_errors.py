@@ -33,6 +33,7 @@ CASES = [
     Case("bad_yaml", "version: 1\nagents: [\n", 3, "", "invalid YAML"),
     Case("tab_indent", "version: 1\nworkflow:\n  agent: a\n\tname: x\n", 4, "", "invalid YAML"),
     Case("unclosed_quote", 'version: 1\nname: "demo\nworkflow: {agent: a}\n', 4, "", "invalid YAML"),
+    Case("unsafe_yaml_tag", "version: 1\nname: !!python/object:os.system x\nagents:\n  a: {model: sim/x}\nworkflow: {agent: a}\n", 2, "name", "unsupported YAML value"),
     Case("empty_file", "", 1, "", "the manifest is empty"),
     Case("top_level_list", "- agent\n- model\n", 1, "", "expected a mapping at the top level"),
     Case("wrong_version", "version: 2\nagents:\n  a: {model: sim/x}\nworkflow: {agent: a}\n", 1, "version", "Input should be 1 (got 2)"),

@@ -51,16 +51,21 @@ class _Builder:
             for key_node, value_node in node.value:
                 key = str(key_node.value if isinstance(key_node, yaml.ScalarNode) else "?")
                 if key in out:
-                    self._issue(key_node, path + (key,), f"duplicate key {key!r}")
+                    self._issue(key_node, (*path, key), f"duplicate key {key!r}")
                     continue
-                out[key] = self.build(value_node, path + (key,))
+                out[key] = self.build(value_node, (*path, key))
                 # A key's own position is more useful than its value's for "unknown key" errors.
-                self.map.positions[path + (key,)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+                self.map.positions[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             return out
         if isinstance(node, yaml.SequenceNode):
-            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
         assert isinstance(node, yaml.ScalarNode)
-        value = self.loader.construct_object(node)
+        try:
+            value = self.loader.construct_object(node)
+        except yaml.YAMLError as e:  # a tag the safe loader refuses (!!python/..., !custom)
+            problem = getattr(e, "problem", None) or str(e)
+            self._issue(node, path, f"unsupported YAML value: {problem}; use plain strings, numbers, lists and mappings")
+            return None
         if isinstance(value, str) and "${" in value:
             value = self._substitute(value, node, path)
         return value
