@@ -12,6 +12,9 @@ SHARED = ROOT.parent / "shared"
 if (SHARED / "tiktoken").is_dir() and not os.environ.get("TIKTOKEN_CACHE_DIR"):
     os.environ["TIKTOKEN_CACHE_DIR"] = str(SHARED / "tiktoken")
 
+# The console demo (sample_configs/demo.yaml) is paced for people to watch; tests run it at speed.
+os.environ.setdefault("GOGRID_DEMO_PACE_MS", "1")
+
 
 import pytest  # noqa: E402
 

@@ -89,7 +89,7 @@ def fast_demo(tmp_path: Path) -> Path:
     import re
 
     text = (ROOT / "sample_configs" / "demo.yaml").read_text(encoding="utf-8")
-    text = re.sub(r"latency_ms: \[[^\]]*\]", "latency_ms: [1, 3]", text)
+    text = re.sub(r"latency_ms: \[[^\]]*\]", "latency_ms: [1, 3]", text)  # whatever the pace setting
     text = text.replace("plugins: [../plugins]", f"plugins: [{ROOT / 'plugins'}]")
     path = tmp_path / "demo.yaml"
     path.write_text(text, encoding="utf-8")

@@ -62,7 +62,7 @@ def test_make_run_console_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None
     status = tmp_path / "status"
     # What `make run` runs, then a record of how the terminal was left.
     script = (
-        f"cd {ROOT} && GOGRID_DB={tmp_path / 'db.duckdb'} TERM=xterm-256color {tui} sample_configs/demo.yaml; "
+        f"cd {ROOT} && env -u GOGRID_DEMO_PACE_MS GOGRID_DB={tmp_path / 'db.duckdb'} TERM=xterm-256color {tui} sample_configs/demo.yaml; "
         f"echo exit=$? > {status}; stty -a >> {status}; echo CONSOLE-CLOSED; sleep 60"
     )
     tmux("new-session", "-d", "-s", "console", "-x", "100", "-y", "30", script)
