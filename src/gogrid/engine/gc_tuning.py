@@ -11,6 +11,7 @@ runs; it just runs less often. `GOGRID_GC_TUNING=0` keeps the interpreter's defa
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 
@@ -28,6 +29,9 @@ def tune_gc() -> bool:
     _tuned = True
     gc.collect()
     gc.freeze()
+    # Give frozen objects back at exit so they are torn down normally (native extensions such
+    # as DuckDB's report objects still alive at interpreter shutdown as leaks).
+    atexit.register(gc.unfreeze)
     young, middle, old = gc.get_threshold()
     gc.set_threshold(max(young, YOUNG_THRESHOLD), max(middle, OLDER_THRESHOLD), max(old, OLDER_THRESHOLD))
     return True

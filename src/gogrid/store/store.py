@@ -212,8 +212,12 @@ class Store:
             cur.close()
 
     def close(self) -> None:
+        # Drop the connection object too: idle worker threads may still hold a reference to
+        # this Store at exit, and DuckDB's bindings report live connections as leaks then.
         with self.lock:
-            self.con.close()
+            con = self.__dict__.pop("con", None)
+            if con is not None:
+                con.close()
 
     def __enter__(self) -> Store:
         return self
