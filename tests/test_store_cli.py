@@ -18,12 +18,25 @@ from gogrid.store.replay import read_events
 from gogrid.store.saved import SAVED
 from store_helpers import gogrid
 
+PLAIN = """\
+version: 1
+name: plain
+models:
+  quick: {model: sim/quick, settings: {seed: 2, latency_ms: 1}}
+agents:
+  writer: {model: quick, instructions: Answer briefly.}
+workflow: {agent: writer}
+"""
+
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "g.duckdb"
-    for sample in ("scripted.yaml", "demo.yaml"):
-        assert cli_main(["run", str(ROOT / "sample_configs" / sample), "-q", "-i", "Check the numbers", "--db", str(path)]) == 0
+    """Two runs: the scripted sample (4 model calls, 5 tool calls, 2 failing) then a plain agent."""
+    folder = tmp_path_factory.mktemp("cli")
+    path = folder / "g.duckdb"
+    (folder / "plain.yaml").write_text(PLAIN)
+    for manifest in (ROOT / "sample_configs" / "scripted.yaml", folder / "plain.yaml"):
+        assert cli_main(["run", str(manifest), "-q", "-i", "Check the numbers", "--db", str(path)]) == 0
     return path
 
 
@@ -94,12 +107,12 @@ def test_saved_queries_list_and_all_run(db: Path, capsys: pytest.CaptureFixture[
 def test_runs_lists_newest_first(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["runs", "--db", str(db), "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert [Path(r["manifest"]).name for r in rows] == ["demo.yaml", "scripted.yaml"]
+    assert [Path(r["manifest"]).name for r in rows] == ["plain.yaml", "scripted.yaml"]
     assert all(r["status"] == "succeeded" and r["tokens"] > 0 and r["cost_usd"] > 0 for r in rows)
     assert cli_main(["runs", "--db", str(db), "--limit", "1"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:3] == ["id", "manifest", "status"] and len(out) == 3
-    assert "demo.yaml" in out[2] and "succeeded" in out[2] and "$" in out[2]
+    assert "plain.yaml" in out[2] and "succeeded" in out[2] and "$" in out[2]
     assert cli_main(["runs", "--db", str(db), "--status", "failed"]) == 0
     assert capsys.readouterr().out.strip() == "no runs yet"
 
