@@ -9,7 +9,7 @@ A per-agent script (a list of steps) makes a test or demo say exactly what it ne
 Conventions other parts of GoGrid rely on (so that teams vote and graphs branch for real):
 - A prompt containing `CHOOSE ONE OF: a | b | c` gets one of those options as its answer
   (picked deterministically, or by the script).
-- A prompt containing `VOTE: yes | no` (or any options) answers `VOTE: <option> - <reason>`;
+- A prompt containing a ballot `VOTE: yes | no` (options split by |) answers `VOTE: <option> - <reason>`;
   the last such ballot counts, and the sim sides with the most common vote already cast in the
   conversation (so team rooms converge), else picks one.
 - `CHOOSE ONE OF:` picks the one option the text above it names, else one seeded by that text.
@@ -351,13 +351,10 @@ def _choose(options_text: str, prompt: str, rng: random.Random) -> str:
 
 
 def _ballot(prompt: str) -> str | None:
-    """The options of the last `VOTE: a | b` line (earlier `VOTE: x - reason` lines are votes
-    already cast, quoted in the transcript)."""
-    found = _VOTE.findall(prompt)
-    ballots = [f for f in found if "|" in f]
-    if ballots:
-        return ballots[-1]
-    return found[-1] if found else None
+    """The options of the last `VOTE: a | b` line. Lines like `VOTE: x - reason` are votes
+    already cast (quoted in a transcript), not a ballot."""
+    ballots = [f for f in _VOTE.findall(prompt) if "|" in f]
+    return ballots[-1] if ballots else None
 
 
 def _vote(ballot: str, messages: list[Message], rng: random.Random) -> str:
@@ -387,7 +384,8 @@ def _spawn_calls(req: ModelRequest, task: str, count: int) -> ModelResponse | No
         return None
     done = [c.name for m in req.messages if m.role == "assistant" for c in m.tool_calls]
     if "spawn_agent" not in done:
-        agents = spawn.parameters.get("properties", {}).get("agent", {}).get("enum") or []
+        agent_schema = spawn.parameters.get("properties", {}).get("agent", {})
+        agents = agent_schema.get("enum") or ([agent_schema["const"]] if "const" in agent_schema else [])
         if not agents:
             return None
         topic = " ".join(task.split()[:30])
