@@ -192,14 +192,16 @@ class GraphSpec(_Strict):
 SpawnKind = Literal["agent", "team", "pipeline", "graph"]
 
 
+def _all_kinds() -> list[SpawnKind]:
+    return ["agent", "team", "pipeline", "graph"]
+
+
 class DynamicSpec(_Strict):
     orchestrator: str = Field(description="agent that gets the spawn tools")
     max_depth: int = Field(default=2, ge=1, le=20, description="levels of spawned children")
     max_children: int = Field(default=10, ge=1, le=10_000, description="children in total")
     max_concurrent: int = Field(default=4, ge=1, le=1000, description="children running at once")
-    allow: list[SpawnKind] = Field(
-        default_factory=lambda: ["agent", "team", "pipeline", "graph"], description="what may be spawned"
-    )
+    allow: list[SpawnKind] = Field(default_factory=lambda: _all_kinds(), description="what may be spawned")
     agents: list[str] | None = Field(
         default=None, description="agents a child may be (default: every agent in the manifest)"
     )

@@ -96,15 +96,13 @@ class _Orchestrator:
 
     dyn: Dynamic
     info: SpawnInfo
+    name: str = ""
+    model_label: str = ""
     pattern: str = "agent"
 
-    @property
-    def name(self) -> str:
-        return self.dyn.orchestrator.name
-
-    @property
-    def model_label(self) -> str:
-        return self.dyn.orchestrator.model_label
+    def __post_init__(self) -> None:
+        self.name = self.dyn.orchestrator.name
+        self.model_label = self.dyn.orchestrator.model_label
 
     async def run(self, input: Any, ctx: RunContext) -> Any:
         ctx.scope.state["spawn"] = self.info
@@ -150,13 +148,13 @@ class _Spawner:
             names = tuple(self.agent_names())
             out["spawn_agent"] = _tool(
                 "spawn_agent", "Start an agent as a child working on a task. Returns a child id to await, or the result with wait=true.",
-                self._spawn_agent, agent=(Literal[names], Field(description="which agent")), input=input_field, wait=wait_field,  # type: ignore[valid-type]
+                self._spawn_agent, agent=(Literal[names], Field(description="which agent")), input=input_field, wait=wait_field,
             )
         for kind in ("team", "pipeline", "graph"):
             if kind in self.dyn.allow:
                 out[f"spawn_{kind}"] = _tool(
                     f"spawn_{kind}", f"Start a {kind} as a child. `{kind}` is a spec written exactly like a `{kind}:` section of a manifest.",
-                    self._spawner_for(kind), **{kind: (dict[str, Any], Field(description=f"the {kind} spec"))}, input=input_field, wait=wait_field,  # type: ignore[arg-type]
+                    self._spawner_for(kind), **{kind: (dict[str, Any], Field(description=f"the {kind} spec"))}, input=input_field, wait=wait_field,
                 )
         out["await_children"] = _tool(
             "await_children", "Wait for children and return their results (all running or unread children when none are named).",
@@ -255,7 +253,7 @@ class _Spawner:
 
 
 def _tool(name: str, description: str, fn: Any, **fields: Any) -> Tool:
-    args = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)  # type: ignore[call-overload]
+    args = create_model(f"{name}_args", __config__=ConfigDict(extra="forbid"), **fields)
     return Tool(name=name, description=description, fn=fn, args_model=args, timeout=None, source="gogrid.patterns.dynamic")
 
 

@@ -109,7 +109,8 @@ def run_pool(ctx: RunContext) -> MemoryPool:
     pool = root.state.get("memory")
     if pool is None:
         pool = root.state["memory"] = MemoryPool()
-    return pool  # type: ignore[no-any-return]
+    assert isinstance(pool, MemoryPool)
+    return pool
 
 
 def memory_tools(ctx: RunContext, team_namespace: str, limits: MemorySpec) -> dict[str, Tool]:
