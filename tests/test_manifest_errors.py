@@ -155,3 +155,19 @@ def test_bad_files_and_flags(argv: list[str], expect: str, tmp_path: Path, capsy
     assert cli_main(args) == 2
     err = capsys.readouterr().err
     assert expect in err and "Traceback" not in err
+
+
+def test_an_internal_error_is_one_line_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import gogrid.cli.validate as validate_command
+
+    def broken(args: object) -> int:
+        raise ExceptionGroup("unhandled errors in a TaskGroup", [ValueError("something inside broke")])
+
+    monkeypatch.setattr(validate_command, "main", broken)
+    monkeypatch.delenv("GOGRID_DEBUG", raising=False)
+    assert cli_main(["validate", str(tmp_path / "x.yaml")]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "gogrid: internal error: ValueError: something inside broke (GOGRID_DEBUG=1 shows the traceback)"
+    monkeypatch.setenv("GOGRID_DEBUG", "1")
+    with pytest.raises(ExceptionGroup):
+        cli_main(["validate", str(tmp_path / "x.yaml")])

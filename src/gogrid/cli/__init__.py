@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -54,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as e:  # a bug, not a user mistake: one line, the traceback only on request
+        if os.environ.get("GOGRID_DEBUG"):
+            raise
+        while isinstance(e, ExceptionGroup) and len(e.exceptions) == 1:
+            e = e.exceptions[0]
+        return fail(f"internal error: {type(e).__name__}: {e} (GOGRID_DEBUG=1 shows the traceback)", EXIT_FAILED)
 
 
 if __name__ == "__main__":
