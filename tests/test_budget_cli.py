@@ -34,11 +34,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_budget_flag_stops_a_run_the_manifest_does_not_limit(demo: Path, tmp_path: Path) -> None:
-    out = _run(str(demo), "-i", "hello", "--budget", "0.0000001", "--json", "--db", str(tmp_path / "a.duckdb"))
+    out = _run(str(demo), "-i", "hello", "--budget", "0.000001", "--json", "--db", str(tmp_path / "a.duckdb"))
     assert out.returncode == 1, out.stderr
     result = json.loads(out.stdout)
     assert result["status"] == "budget_exceeded"
-    assert result["error"].startswith("run demo of $0.00 would be exceeded") and "the next call needs up to" in result["error"]
+    assert result["error"].startswith("run demo: the limit of $0.000001 would be exceeded") and "the next call needs up to" in result["error"]
 
 
 def test_a_generous_budget_lets_the_run_finish(demo: Path, tmp_path: Path) -> None:
@@ -58,3 +58,15 @@ def test_bad_budget_flags_are_usage_errors(demo: Path) -> None:
     for bad, expected in (("abc", "expected an amount in USD"), ("0", "expected an amount above 0"), ("-1", "above 0")):
         out = _run(str(demo), "--budget", bad, "--no-db")
         assert out.returncode == 2 and expected in out.stderr and "Traceback" not in out.stderr
+
+
+def test_budgets_sample_fits_and_stops_under_a_tighter_flag(tmp_path: Path) -> None:
+    from conftest import ROOT
+
+    sample = str(ROOT / "sample_configs" / "budgets.yaml")
+    ok = _run(sample, "-i", "Plan a product launch", "--json", "-q", "--db", str(tmp_path / "s.duckdb"))
+    assert ok.returncode == 0 and json.loads(ok.stdout)["status"] == "succeeded", ok.stderr
+    tight = _run(sample, "-i", "Plan a product launch", "--budget", "0.002", "--json", "-q", "--db", str(tmp_path / "s.duckdb"))
+    result = json.loads(tight.stdout)
+    assert tight.returncode == 1 and result["status"] == "budget_exceeded"
+    assert result["error"].startswith("run launch-budget: the limit of $0.002 would be exceeded")

@@ -105,7 +105,7 @@ def test_thresholds_fire_once_each_in_order_and_reach_the_webhook(tmp_path: Path
     got = [(b["action"], b["metric"], b["threshold"]) for b in hook.received]
     assert got == [("threshold", "requests", 0.5), ("threshold", "requests", 0.8), ("threshold", "requests", 1.0), ("exceeded", "requests", None)]
     assert all(b["content_type"] == "application/json" and b["kind"] == "budget" and b["run_id"] == result.run_id for b in hook.received)
-    assert "run th of 4 requests would be exceeded" in hook.received[-1]["reason"]
+    assert "run th: the limit of 4 requests would be exceeded" in hook.received[-1]["reason"]
 
 
 def test_a_dead_webhook_never_holds_up_the_run(tmp_path: Path) -> None:

@@ -460,7 +460,7 @@ class BudgetGovernor:
         need = f"the next call needs up to {fmt(m, amount)}"
         if m != "requests":
             need += f" ({prompt} prompt + {max_out} output tokens on {model.label})"
-        return f"{ledger.label} of {fmt(m, ledger.limit or 0)} would be exceeded: {spent}; {need}"
+        return f"{ledger.label}: the limit of {fmt(m, ledger.limit or 0)} would be exceeded: {spent}; {need}"
 
     def _refuse(self, ctx: RunContext, ledger: Ledger, owner: Scope, why: str, bus: EventBus, *, finish: bool) -> None:
         self._event(bus, ctx.scope, "exceeded", ledger, 0.0, reason=why)
