@@ -271,3 +271,31 @@ workflow:
     out = capsys.readouterr().out
     assert out.startswith("flowchart TD") and 's -->|"router: both"| x' in out and "j{{" in out
     assert gogrid(["graph", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_patterns_compose_from_python(tmp_path: Path) -> None:
+    import anyio
+
+    from gogrid.patterns.graph import Edge, Graph, Node
+    from gogrid.patterns.pipeline import Pipeline, Stage
+    from gogrid.patterns.team import Team
+
+    path = write_manifest(tmp_path, """\
+agents:
+  researcher: {model: fast, script: [facts]}
+  writer: {model: fast, script: ["VOTE: approve - good"]}
+  critic: {model: fast, script: ["VOTE: approve - fine"]}
+  editor: {model: fast, script: [edited]}
+workflow: {agent: editor}
+""")
+
+    async def go() -> None:
+        async with Runtime.from_file(path) as rt:
+            agent = rt._builder.agent
+            team = Team("review", [agent("writer", ()), agent("critic", ())], strategy="unanimous")
+            pipe = Pipeline("report", [Stage(agent("researcher", ())), Stage(team, name="vote")])
+            rt.workflow = Graph("flow", {"a": Node("a", pipe), "b": Node("b", agent("editor", ()))}, [Edge("a", ["b"])], start="a")
+            result = await rt.run("Draft the launch note")
+        assert result.status == RunStatus.SUCCEEDED and result.output == "edited"
+
+    anyio.run(go)
