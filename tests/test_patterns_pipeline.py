@@ -153,3 +153,34 @@ workflow:
     with pytest.raises(ManifestError) as e:
         Runtime.from_file(path)
     assert f"{path}:13" in str(e.value) and "unknown tool 'nope'" in str(e.value)
+
+
+def test_errors_deep_inside_nested_patterns_name_their_line(tmp_path: Path) -> None:
+    body = """\
+agents:
+  a: {model: fast}
+workflow:
+  graph:
+    nodes:
+      panel:
+        team:
+          members:
+            - agent: a
+            - pipeline:
+                stages:
+                  - agent: a
+                    on_eror: skip
+                  - agent: ghost
+"""
+    path = write_manifest(tmp_path, body)
+    with pytest.raises(ManifestError) as e:
+        Runtime.from_file(path)
+    (issue,) = e.value.issues
+    assert (issue.line, issue.field) == (19, "workflow.graph.nodes.panel.team.members[1].pipeline.stages[0].on_eror")
+    assert "did you mean 'on_error'" in issue.message
+
+    path = write_manifest(tmp_path, body.replace("on_eror", "on_error"), name="ghost.yaml")
+    with pytest.raises(ManifestError) as e:
+        Runtime.from_file(path)
+    (issue,) = e.value.issues
+    assert issue.line == 20 and "unknown agent 'ghost'" in issue.message
