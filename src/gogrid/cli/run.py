@@ -66,6 +66,11 @@ class Progress:
             return f"  fallback to {e.provider}/{e.model}: {e.error}"  # type: ignore[attr-defined]
         if k == "scope.killed":
             return f"! killed {e.target}: {e.reason}"  # type: ignore[attr-defined]
+        if k == "team.vote":
+            return f"  vote round {e.round}: {e.voter} -> {e.choice}"  # type: ignore[attr-defined]
+        if k == "team.consensus":
+            outcome = f"decided {e.decision!r}" if e.reached else "no consensus"  # type: ignore[attr-defined]
+            return f"  team {e.strategy}: {outcome} after {e.round} round(s)"  # type: ignore[attr-defined]
         return None
 
 
