@@ -215,13 +215,13 @@ class RunContext:
         try:
             response = await handle.model.request(req, on_delta=on_delta if req.stream else None, on_attempt=on_attempt)
         except ModelError as e:
-            usage = e.partial.usage if e.partial else _partial_usage(received, handle)
+            usage = e.partial.usage if e.partial else _partial_usage(received, handle, prompt_tokens)
             self._model_finished(handle, req, call_id, common, "error", usage, reservation, started, attempts, str(e), "".join(received))
             raise
         except anyio.get_cancelled_exc_class():
             # Ctrl-C and shutdown cancel (actor "cancel"); an operator or a guard kills.
             status = "killed" if any(s.kill_reason and s.kill_actor != "cancel" for s in self.scope.ancestors()) else "cancelled"
-            usage = _partial_usage(received, handle)
+            usage = _partial_usage(received, handle, prompt_tokens)
             self._model_finished(handle, req, call_id, common, status, usage, reservation, started, attempts, status, "".join(received))
             raise
         response.attempts = max(1, attempts)
@@ -289,13 +289,14 @@ def reservable_prompt_tokens(req: ModelRequest, handle: ModelHandle) -> int:
     return max(counted, estimate_prompt(req))
 
 
-def _partial_usage(received: list[str], handle: ModelHandle) -> Usage:
-    """Tokens already streamed when a call was cut short: they were paid for, so they count.
-    The prompt is not known to have been billed, so input stays 0."""
+def _partial_usage(received: list[str], handle: ModelHandle, prompt_tokens: int) -> Usage:
+    """Tokens already streamed when a call was cut short: they were paid for, so they count. Once
+    output has streamed the provider has read (and bills) the whole prompt, so it counts too;
+    before any output the prompt is not known to have been billed, so input stays 0."""
     if not received:
         return Usage(0, 0, 0, "estimated")
     n, kind = count_text("".join(received), handle.encoding_model)
-    return Usage(0, n, 0, kind)
+    return Usage(prompt_tokens, n, 0, kind)
 
 
 def _timeout_error(path: str, message: str) -> Exception:
