@@ -151,3 +151,35 @@ def test_killing_the_nested_sample_run_stops_it_within_a_second(tmp_path: Path) 
         assert not rt.scopes
 
     anyio.run(go)
+
+
+def test_a_join_fires_with_what_arrived_when_a_feeding_branch_is_killed(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, """\
+workflow:
+  graph:
+    nodes:
+      start: {agent: starter}
+      stuck: {agent: sleeper}
+      done: {agent: lead}
+      both: {join: [stuck, done], merge: list}
+    edges:
+      - {from: start, to: [stuck, done]}
+      - {from: stuck, to: both}
+      - {from: done, to: both}
+""", header=SLOW.replace("  lead: {model: quick}", "  lead: {model: quick, script: [finished]}"))
+
+    async def go() -> None:
+        rt = Runtime.from_file(path)
+        seen = rt.bus.subscribe(Collector())
+        assert isinstance(seen, Collector)
+        async with rt:
+            handle = rt.start("x")
+            await _until(seen, lambda ev: any(e.kind == "agent.finished" and e.path.endswith("/done") for e in ev)
+                         and any(e.kind == "model.started" and e.agent == "stuck" for e in ev))
+            assert rt.kill(handle.run_id, node="stuck") is not None
+            with anyio.fail_after(5):
+                result = await handle.wait()
+        assert result.status == RunStatus.SUCCEEDED and result.output == ["finished"]
+        assert any("join both fires without stuck" in e.message for e in seen.events if e.kind == "log")  # type: ignore[attr-defined]
+
+    anyio.run(go)

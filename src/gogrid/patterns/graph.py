@@ -3,7 +3,8 @@
 After a node finishes, its outgoing edges are tried in order and the first that holds is taken
 (an edge without `when` always holds, so it serves as the default). An edge to several nodes
 fans out: they run at once. A join node waits until every node it lists has delivered, then
-merges (list, concatenate, last, or its workflow merges). Loops are bounded: an edge into a node
+merges (list, concatenate, last, or its workflow merges); a join still waiting when nothing else
+runs (a feeding branch was killed) fires with what arrived. Loops are bounded: an edge into a node
 that has used up its `max_visits` is passed over (the next edge is tried), and the whole graph
 stops with an error after `max_steps` node runs. A node with a `router` asks that agent to pick
 among its outgoing `choice` edges. The output is that of the last node to end a branch.
@@ -69,11 +70,15 @@ class Graph:
 
     async def run(self, input: Any, ctx: RunContext) -> Any:
         walk = _Walk(self, ctx)
-        async with anyio.create_task_group() as tg:
-            walk.tg = tg
-            walk.activate(self.start, input)
-        if walk.error is not None:
-            raise walk.error
+        ready: list[tuple[str, Any]] = [(self.start, input)]
+        while ready:
+            async with anyio.create_task_group() as tg:
+                walk.tg = tg
+                for name, value in ready:
+                    walk.activate(name, value)
+            if walk.error is not None:
+                raise walk.error
+            ready = walk.partial_joins()
         return walk.output
 
 
@@ -150,6 +155,22 @@ class _Walk:
         answer = await self.ctx.run_node(node.router, prompt, name=f"{node.name}-router")
         return match_option(as_text(answer), options)
 
+    def partial_joins(self) -> list[tuple[str, Any]]:
+        """Joins left waiting once nothing else runs (a branch feeding them was killed or went
+        another way): they fire with what did arrive, so the graph can finish its work."""
+        out = []
+        for join, waiting in self.arrivals.items():
+            node = self.graph.nodes[join]
+            if waiting and self.has_visits_left(join):
+                missing = [s for s in node.join or [] if s not in waiting]
+                self.ctx.emit(Log(
+                    run_id=self.ctx.run_id, span_id=self.ctx.span_id, parent_span_id=self.ctx.scope.parent_span_id,
+                    level="warning", message=f"join {join} fires without {', '.join(missing)}: nothing more can arrive",
+                ))
+                out.append((join, merge(node, waiting)))
+        self.arrivals = {}
+        return out
+
     def _deliver(self, join: str, source: str, output: Any) -> None:
         waiting = self.arrivals.setdefault(join, {})
         waiting.pop(source, None)  # re-insert so the dict keeps arrival order
@@ -164,13 +185,13 @@ class _Walk:
 def merge(node: Node, arrived: dict[str, Any]) -> Any:
     """Merge a join's inputs (`arrived` is in arrival order)."""
     assert node.join is not None
-    ordered = [arrived[s] for s in node.join]
+    ordered = [arrived[s] for s in node.join if s in arrived]
     if node.merge == "concatenate":
         return "\n\n".join(as_text(v) for v in ordered)
     if node.merge == "last":
         return list(arrived.values())[-1]
     if node.merge == "agent":
-        parts = "\n\n".join(f"[{s}]\n{as_text(arrived[s])}" for s in node.join)
+        parts = "\n\n".join(f"[{s}]\n{as_text(arrived[s])}" for s in node.join if s in arrived)
         return f"Merge these results into one answer:\n\n{parts}"
     return ordered
 
