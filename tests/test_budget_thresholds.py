@@ -196,3 +196,43 @@ def test_the_simulated_model_stops_at_max_tokens_like_a_provider(tmp_path: Path)
     assert result.status == RunStatus.SUCCEEDED
     (call,) = seen.events
     assert call.output_tokens <= 6 and call.finish_reason == "length"  # type: ignore[attr-defined]
+
+
+class _Broken:
+    """A provider with a bug: it raises something that is not a ModelError."""
+
+    provider = "broken"
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.price = None
+
+    async def request(self, req: Any, *, on_delta: Any = None, on_attempt: Any = None) -> Any:
+        raise RuntimeError("provider bug")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def test_a_failing_provider_never_leaves_a_reservation_held(tmp_path: Path) -> None:
+    from gogrid.governance import BudgetGovernor
+    from gogrid.models.registry import PROVIDERS
+
+    PROVIDERS["broken"] = lambda name, mdef: _Broken(name)  # type: ignore[assignment,return-value]
+    try:
+        path = tmp_path / "b.yaml"
+        path.write_text(
+            "version: 1\nplugins: []\nmodels:\n  x: {model: broken/x, price: {input: 1, output: 1}}\n"
+            "agents:\n  a: {model: x}\nworkflow: {agent: a}\nbudgets:\n  run: {usd: 1, tokens: 100000}\n"
+        )
+        governor = BudgetGovernor()
+
+        async def go() -> Any:
+            async with Runtime.from_file(path, governor=governor) as rt:
+                return await rt.run("hi")
+
+        result = anyio.run(go)
+    finally:
+        PROVIDERS.pop("broken", None)
+    assert result.status == RunStatus.FAILED and "provider bug" in (result.error or "")
+    assert {(s.metric, s.reserved) for s in governor.snapshot()} == {("usd", 0.0), ("tokens", 0.0)}

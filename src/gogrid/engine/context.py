@@ -224,6 +224,10 @@ class RunContext:
             usage = _partial_usage(received, handle, prompt_tokens)
             self._model_finished(handle, req, call_id, common, status, usage, reservation, started, attempts, status, "".join(received))
             raise
+        except Exception as e:  # a provider bug: still settle, so the reservation is not held forever
+            usage = _partial_usage(received, handle, prompt_tokens)
+            self._model_finished(handle, req, call_id, common, "error", usage, reservation, started, attempts, f"{type(e).__name__}: {e}", "".join(received))
+            raise
         response.attempts = max(1, attempts)
         price_of = getattr(handle.model, "price_of", None)
         price = price_of(response) if price_of else handle.price
