@@ -3,6 +3,7 @@ provider's wire format and rejects what the real API would reject."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,11 @@ PRICED = {"openai": ("openai", "gpt-4o-mini"), "anthropic": ("anthropic", "claud
 
 
 @pytest.fixture
-def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> WireServer:
+def server(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[WireServer]:
     provider = request.param
     with WireServer(provider, key=f"{provider}-test-key", model=PRICED[provider][1]) as s:
         monkeypatch.setenv(s.dialect.key_env, s.key or "")
-        yield s  # type: ignore[misc]
+        yield s
 
 
 def _request_text(server: WireServer, i: int) -> str:

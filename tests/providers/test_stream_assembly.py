@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import pytest
@@ -12,7 +14,7 @@ from gogrid.models.http_stream import StreamState, sse_events
 from gogrid.models.openai import build
 
 
-def _chunk(tool_calls: list[dict[str, object]]) -> str:
+def _chunk(tool_calls: list[dict[str, Any]]) -> str:
     return json.dumps({"choices": [{"index": 0, "delta": {"tool_calls": tool_calls}, "finish_reason": None}]})
 
 
@@ -41,7 +43,7 @@ def test_sse_parsing_follows_the_spec() -> None:
     lines = [": comment", "event: message_start", "data: {\"a\":", "data: 1}", "", "data:x", "", "data: [cut"]
 
     async def go() -> list[tuple[str, str]]:
-        async def source():  # type: ignore[no-untyped-def]
+        async def source() -> AsyncIterator[str]:
             for line in lines:
                 yield line
 

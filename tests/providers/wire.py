@@ -229,7 +229,36 @@ def _split(text: str, n: int = 3) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class OpenAIDialect:
+class Dialect:
+    """One provider's URLs, auth, request checks, error bodies and answers."""
+
+    provider: str
+    key_env: str
+
+    def base_url(self, url: str) -> str:
+        raise NotImplementedError
+
+    def route(self, path: str, body: Any) -> bool | None:
+        """Whether the request asks for a stream; None when the path is not the API's."""
+        raise NotImplementedError
+
+    def key_of(self, headers: dict[str, str]) -> str | None:
+        raise NotImplementedError
+
+    def problems(self, body: Any) -> list[str]:
+        raise NotImplementedError
+
+    def error_body(self, status: int, message: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def answer(self, t: Turn, model: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def events(self, t: Turn, model: str) -> list[tuple[str | None, str]]:
+        raise NotImplementedError
+
+
+class OpenAIDialect(Dialect):
     provider = "openai"
     key_env = "GOGRID_TEST_OPENAI_KEY"
 
@@ -269,7 +298,7 @@ class OpenAIDialect:
             return None, json.dumps({"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": model,
                                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
 
-        out = [chunk({"role": "assistant", "content": ""})]
+        out: list[tuple[str | None, str]] = [chunk({"role": "assistant", "content": ""})]
         out += [chunk({"content": piece}) for piece in _split(t.text)] if t.text else []
         for i, (name, args) in enumerate(t.calls):
             out.append(chunk({"tool_calls": [{"index": i, "id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": ""}}]}))
@@ -281,7 +310,7 @@ class OpenAIDialect:
         return out
 
 
-class AnthropicDialect:
+class AnthropicDialect(Dialect):
     provider = "anthropic"
     key_env = "GOGRID_TEST_ANTHROPIC_KEY"
 
@@ -318,7 +347,7 @@ class AnthropicDialect:
             return name, json.dumps({"type": name, **data})
 
         usage = self.usage(t.usage or (0, 0, 0))
-        out = [ev("message_start", {"message": {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": [],
+        out: list[tuple[str | None, str]] = [ev("message_start", {"message": {"id": "msg_1", "type": "message", "role": "assistant", "model": model, "content": [],
                                                 "stop_reason": None, "usage": {**usage, "output_tokens": 1}}}), ev("ping", {})]
         for i, b in enumerate(self.blocks(t)):
             if b["type"] == "text":
@@ -334,7 +363,7 @@ class AnthropicDialect:
         return out
 
 
-class GeminiDialect:
+class GeminiDialect(Dialect):
     provider = "gemini"
     key_env = "GOGRID_TEST_GEMINI_KEY"
 
@@ -377,13 +406,13 @@ class GeminiDialect:
 
     def events(self, t: Turn, model: str) -> list[tuple[str | None, str]]:
         pieces = _split(t.text) if t.text else []
-        out = [(None, json.dumps(self.chunk([{"text": p}], False, None, model))) for p in pieces]
+        out: list[tuple[str | None, str]] = [(None, json.dumps(self.chunk([{"text": p}], False, None, model))) for p in pieces]
         calls = [{"functionCall": {"name": n, "args": a}} for n, a in t.calls]
         out.append((None, json.dumps(self.chunk(calls, True, t.usage, model))))
         return out
 
 
-DIALECTS = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect(), "gemini": GeminiDialect()}
+DIALECTS: dict[str, Dialect] = {"openai": OpenAIDialect(), "anthropic": AnthropicDialect(), "gemini": GeminiDialect()}
 
 
 # --- the server -------------------------------------------------------------------------------------
