@@ -9,7 +9,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from conftest import ROOT
+from gogrid.cli import main as gogrid
 from gogrid.events import Event, event_from_json
 
 
@@ -86,11 +89,11 @@ def test_nested_sample_runs_and_events_rebuild_the_tree(tmp_path: Path) -> None:
     assert all(e.parent_span_id in agents for e in events if e.kind in ("model.started", "tool.started"))
 
 
-def test_every_pattern_sample_validates_and_runs(tmp_path: Path) -> None:
-    samples = [ROOT / "sample_configs" / f"{n}.yaml" for n in ("team", "pipeline", "graph", "dynamic", "nested")]
-    proc = _run_cli("validate", *map(str, samples), cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+def test_every_pattern_sample_validates_and_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    samples = [str(ROOT / "sample_configs" / f"{n}.yaml") for n in ("team", "pipeline", "graph", "dynamic", "nested")]
+    assert gogrid(["validate", *samples]) == 0
     for sample in samples[:4]:
-        proc = _run_cli("run", str(sample), "-i", "Plan the launch", "--json", "-q", cwd=tmp_path)
-        assert proc.returncode == 0, (sample.name, proc.stderr)
-        assert json.loads(proc.stdout)["status"] == "succeeded"
+        capsys.readouterr()
+        assert gogrid(["run", sample, "-i", "Plan the launch", "--json", "-q"]) == 0, sample
+        assert json.loads(capsys.readouterr().out)["status"] == "succeeded"
