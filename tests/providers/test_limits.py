@@ -114,3 +114,23 @@ def test_retry_after_forms() -> None:
     assert 8 <= (parse_retry_after({"retry-after": formatdate(time.time() + 10, usegmt=True)}) or 0) <= 10
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert parse_retry_after({}) is None
+
+
+def test_the_per_minute_governor_books_and_settles_real_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gogrid.models.resilience import endpoint_limits
+
+    with WireServer("openai", key="k", model="gpt-4o-mini") as s:
+        monkeypatch.setenv(s.dialect.key_env, "k")
+        s.script(Turn("one", usage=(120, 8, 0)), Turn("two", usage=(130, 9, 0)))
+        mdef = ModelDef(model="openai/gpt-4o-mini", base_url=s.base_url, api_key_env=s.dialect.key_env, rpm=100, tpm=50_000)
+        model = build_openai("gpt-4o-mini", mdef)
+
+        async def go() -> list[list[float]]:
+            await model.request(_request())
+            await model.request(_request("again"))
+            await model.aclose()
+            window = endpoint_limits(f"openai {s.base_url}", 1).windows["gpt-4o-mini"]
+            return list(window._entries)
+
+        entries = anyio.run(go)
+    assert [e[1] for e in entries] == [128.0, 139.0]  # bookings corrected to the reported usage
