@@ -156,7 +156,7 @@ class HttpModel:
         cfg = self.cfg
         limits = endpoint_limits(self._endpoint, cfg.concurrency)
         window = limits.window(self.name, cfg.rpm, cfg.tpm)
-        budget_tokens = len(json.dumps(body)) // 4 + (req.max_tokens or 0)
+        budget_tokens = len(json.dumps(body)) // 4 + (req.max_tokens or cfg.max_tokens or 0)
         attempt = 0
         while True:
             attempt += 1
