@@ -322,7 +322,17 @@ def _focus(text: str) -> str:
 
 
 def _quote(content: str, limit: int = 80) -> str:
+    """A tool result as a phrase: JSON objects as their first few plain fields, else the text."""
     text = " ".join(content.split())
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if isinstance(value, dict):
+        plain = [f"{k} {v}" for k, v in value.items() if isinstance(v, str | int | float | bool) and len(str(v)) <= 40]
+        text = ", ".join(plain[:4]) or f"an object with {', '.join(list(value)[:4])}"
+    elif isinstance(value, list):
+        text = f"{len(value)} item{'s' if len(value) != 1 else ''}"
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0] + "..."
     return text or "nothing"
@@ -414,6 +424,9 @@ _STRING_BY_NAME = {
     "pattern": lambda rng: "*",
 }
 
+# String fields that read as prose in a structured answer get a whole sentence.
+_SENTENCE_FIELDS = frozenset({"summary", "description", "reason", "rationale", "answer", "explanation", "details", "notes"})
+
 _STRING_BY_FORMAT = {
     "date": lambda rng: f"20{rng.randint(24, 27)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
     "date-time": lambda rng: f"20{rng.randint(24, 27)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00Z",
@@ -470,8 +483,10 @@ def sample_from_schema(schema: dict[str, Any], rng: random.Random, *, context: s
     make = _STRING_BY_FORMAT.get(schema.get("format", "")) or _STRING_BY_NAME.get(name.lower())
     if make is not None:
         text = make(rng)
+    elif name.lower() in _SENTENCE_FIELDS:
+        text = rng.choice(_BODY).format(focus=_focus(context))
     else:
-        words = [w for w in re.findall(r"[A-Za-z]{3,}", context)] or _WORDS
+        words = [w for w in re.findall(r"[A-Za-z]{3,}", context) if w.lower() not in _STOP] or _WORDS
         text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 3)))
     lo_len, hi_len = schema.get("minLength", 0), schema.get("maxLength")
     text = text.ljust(lo_len, "x")
