@@ -31,6 +31,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -177,12 +178,60 @@ def profile(n: int, latencies: list[float], top: int = 25) -> None:
     print(out.getvalue())
 
 
+def breakdown(latencies: list[float], calls: int = 2000, repeats: int = 5) -> None:
+    """CPU per call of each piece of a step, measured one at a time (best of the repeats)."""
+    from gogrid.engine.context import RunContext
+    from gogrid.engine.scope import Scope
+    from gogrid.messages import Message, ModelRequest, ToolCall
+
+    rt, sink = new_runtime([0.0] * len(latencies))
+    agent: Any = rt.workflow
+    message = Message("user", "go")
+    req = ModelRequest(system="", messages=[message], tools=agent.tool_specs(), agent="worker", turn=1, stream=False)
+    call = ToolCall("c1", "lookup", {"key": "k"}, '{"key": "k"}')
+
+    async def go() -> None:
+        ctx = RunContext(rt, Scope(run_id="r", span_id="s", kind="agent", name="worker", path="bench/worker"))
+
+        async def sim() -> None:
+            await agent.model.model.request(req, on_delta=None, on_attempt=lambda info: None)
+
+        async def model_call() -> None:
+            await ctx.call_model(agent.model, req)
+
+        async def tool_call() -> None:
+            await rt.gate.call(ctx, call, agent.tools)
+
+        async def message_event() -> None:
+            agent._post(ctx, message)
+
+        pieces = (
+            ("sim model request (the fake model itself)", sim),
+            ("model call through the engine (incl. the sim)", model_call),
+            ("tool call through the gate", tool_call),
+            ("message event", message_event),
+        )
+        for name, fn in pieces:
+            best = float("inf")
+            for _ in range(repeats):
+                t = time.process_time()
+                for _ in range(calls):
+                    await fn()
+                best = min(best, (time.process_time() - t) / calls * 1e6)
+                sink.drain()
+            print(f"  {name:48s} {best:7.1f} us")
+
+    print("per-call CPU of the pieces of one step (a step = 1 model call, 1 tool call, 2 messages):")
+    anyio.run(go)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000], help="workflow counts (default 1000 10000)")
     p.add_argument("--huge", action="store_true", help="also run 100,000 workflows")
     p.add_argument("--repeats", type=int, default=3, help="runs per size; the median is reported")
     p.add_argument("--profile", action="store_true", help="print a cProfile of one engine run at the first size")
+    p.add_argument("--breakdown", action="store_true", help="also time each piece of a step on its own")
     p.add_argument("--gc-defaults", action="store_true", help="keep CPython's GC thresholds (a Host tunes them)")
     args = p.parse_args(argv)
     if not args.gc_defaults:
@@ -194,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
           f"python {sys.version.split()[0]}")
     for n in sizes:
         bench_size(n, args.repeats, latencies)
+    if args.breakdown:
+        breakdown(latencies)
     if args.profile:
         profile(sizes[0], latencies)
     return 0
