@@ -69,7 +69,10 @@ def evaluate(expression: str) -> Number:
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ExpressionError(f"expression too complex (more than {MAX_NODES} parts)")
     try:
-        return _eval(tree.body)
+        result = _eval(tree.body)
+        if isinstance(result, float) and not math.isfinite(result):
+            raise ExpressionError("the result is not a finite number")
+        return result
     except ZeroDivisionError:
         raise ExpressionError("division by zero") from None
     except OverflowError:

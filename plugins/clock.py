@@ -76,7 +76,9 @@ def days_between(start: date, end: date) -> dict[str, Any]:
         end: the second date, YYYY-MM-DD.
     """
     delta = (end - start).days
-    weekdays = sum(1 for i in range(min(abs(delta), 366 * 50)) if (min(start, end) + timedelta(days=i)).weekday() < 5)
+    first, span = min(start, end), abs(delta)
+    full_weeks, rest = divmod(span, 7)
+    weekdays = full_weeks * 5 + sum(1 for i in range(rest) if (first.weekday() + i) % 7 < 5)
     return {"days": delta, "weeks": int(delta / 7), "weekdays": weekdays if delta >= 0 else -weekdays}
 
 

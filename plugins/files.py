@@ -111,8 +111,13 @@ def list_files(ctx: ToolContext, path: str = ".", pattern: str = "*", recursive:
         if len(entries) >= MAX_LIST_ENTRIES:
             truncated = True
             break
-        is_dir = p.is_dir()
-        entries.append({"path": _relative(root, p), "type": "dir" if is_dir else "file", "size": None if is_dir else p.stat().st_size})
+        try:
+            is_dir = p.is_dir()
+            size = None if is_dir else p.stat().st_size
+        except OSError:  # a dangling symlink
+            entries.append({"path": _relative(root, p), "type": "broken link", "size": None})
+            continue
+        entries.append({"path": _relative(root, p), "type": "dir" if is_dir else "file", "size": size})
     return {"folder": _relative(root, folder), "entries": entries, "truncated": truncated}
 
 

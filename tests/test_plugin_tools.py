@@ -80,6 +80,7 @@ def test_calculate_evaluates_the_supported_language(tools: dict[str, Tool], expr
         ("1 + " * 300 + "1", "too long"),
         ("True + 1", "only numbers"),
         ("min()", "wrong number of arguments"),
+        ("1e308 * 10", "not a finite number"),
     ],
 )
 def test_calculate_refuses_what_is_not_arithmetic(tools: dict[str, Tool], expression: str, message: str) -> None:
@@ -139,6 +140,12 @@ def test_list_files_skips_symlinks_that_point_outside(tools: dict[str, Tool], wo
         call(tools["list_files"], {"path": ".."}, workspace)
 
 
+def test_list_files_reports_a_dangling_link(tools: dict[str, Tool], workspace: Path) -> None:
+    (workspace / "dangling").symlink_to(workspace / "gone.txt")
+    entries = {e["path"]: e for e in call(tools["list_files"], {}, workspace)["entries"]}
+    assert entries["dangling"]["type"] == "broken link"
+
+
 def test_search_files_finds_lines_and_never_leaves_the_root(tools: dict[str, Tool], workspace: Path) -> None:
     out = call(tools["search_files"], {"query": "LAUNCH"}, workspace)
     hits = {(m["path"], m["line"]) for m in out["matches"]}
@@ -169,6 +176,8 @@ def test_date_arithmetic(tools: dict[str, Tool]) -> None:
     assert call(tools["add_to_date"], {"start": "2024-03-01", "days": -1})["date"] == "2024-02-29"
     assert call(tools["add_to_date"], {"start": "2023-12-25", "weeks": 1, "years": 1})["date"] == "2025-01-01"
     assert call(tools["days_between"], {"start": "2024-05-06", "end": "2024-05-20"}) == {"days": 14, "weeks": 2, "weekdays": 10}
+    assert call(tools["days_between"], {"start": "2024-05-24", "end": "2024-05-20"}) == {"days": -4, "weeks": 0, "weekdays": -4}
+    assert call(tools["days_between"], {"start": "2000-01-01", "end": "2099-12-31"})["weekdays"] == 26088
     with pytest.raises(ToolArgumentError, match="start"):
         tools["add_to_date"].validate({"start": "next tuesday"})
     with pytest.raises(ValueError, match="out of range"):
