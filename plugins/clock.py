@@ -69,7 +69,8 @@ def add_to_date(start: date, days: int = 0, weeks: int = 0, months: int = 0, yea
 
 @tool
 def days_between(start: date, end: date) -> dict[str, Any]:
-    """How far apart two dates are, in days and whole weeks (negative when end is before start).
+    """How far apart two dates are: days, whole weeks, and weekdays (Mon-Fri) from the earlier date
+    up to, not including, the later one; negative when end is before start.
 
     Args:
         start: the first date, YYYY-MM-DD.
