@@ -82,6 +82,8 @@ def migrate(con: duckdb.DuckDBPyConnection, target: int = LATEST) -> list[int]:
     return applied
 
 
+WAL_CHECKPOINT = "256MB"
+
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
@@ -119,6 +121,10 @@ class Store:
         self.lock = threading.Lock()  # the main connection is used by one thread at a time
         self.interrupted: list[str] = []
         if not read_only:
+            # DuckDB checkpoints the write-ahead log into the file when it passes 16 MB, inside
+            # a commit; under a heavy event stream that stalls every few flushes. A larger log
+            # checkpoints in bulk (the writer also checkpoints whenever it goes idle).
+            self.con.execute(f"SET checkpoint_threshold = '{WAL_CHECKPOINT}'")
             migrate(self.con)
             if recover:
                 self.interrupted = self.mark_interrupted()
