@@ -16,6 +16,7 @@ from itertools import accumulate
 from typing import Any
 
 import anyio
+import duckdb
 import pyarrow as pa
 
 from gogrid.engine.bus import BufferedSubscriber
@@ -117,8 +118,12 @@ class StoreWriter(BufferedSubscriber):
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database file while nothing is being written, so a
         restart after a crash replays little and commits under load rarely have to."""
-        with self.store.lock:
-            self.store.con.execute("CHECKPOINT")
+        try:
+            with self.store.lock:
+                self.store.con.execute("CHECKPOINT")
+        except duckdb.Error:
+            self._last_write = time.monotonic()  # busy (a long query holds it): try again later
+            return
         self._dirty = False
 
     def _record_stats(self, con: Any, n: int, elapsed_ms: float) -> None:
