@@ -363,6 +363,11 @@ class BudgetGovernor:
                 key = label if label in rb.config.models else rb.model_keys.get(label)
                 if key is not None and key in rb.config.models:
                     out.extend((lg, run) for lg in self._keyed(run, "model", label, rb.config.models[key], rb))
+        if len(out) > 1:  # a ledger reached twice (a fallback chain naming one model twice) counts once
+            unique: dict[int, tuple[Ledger, Scope]] = {}
+            for lg, owner in out:
+                unique.setdefault(id(lg), (lg, owner))
+            out = list(unique.values())
         return out
 
     def _own_ledgers(self, scope: Scope, rb: _RuntimeBudgets | None = None) -> list[Ledger]:
