@@ -237,7 +237,8 @@ class SimModel:
         if step.refuse is not None:
             return ModelResponse(text=step.refuse or "I can't help with that.", refusal=True, finish_reason="refusal")
         if step.long is not None:
-            return ModelResponse(text=self._sentence(rng, step.long), finish_reason="stop")
+            last_user = next((m.content for m in reversed(req.messages) if m.role == "user"), "")
+            return ModelResponse(text=self._sentence(rng, step.long, _focus(last_user)), finish_reason="stop")
         if step.json_ is not None:
             return ModelResponse(text=json.dumps(step.json_), finish_reason="stop")
         by_name = {t.name: t for t in req.tools}
@@ -264,12 +265,38 @@ class SimModel:
         return ToolCall(f"call_{turn}_{i}", spec.name, args, json.dumps(args))
 
     def _sentence(self, rng: random.Random, n: int, focus: str = "the plan") -> str:
-        """About `n` words of plain sentences (long outputs, vote reasons)."""
-        words: list[str] = []
-        while len(words) < n:
-            words.extend(rng.choice(_BODY).format(focus=focus).split())
-        text = " ".join(words[:n]).rstrip(",.:;")
-        return text[:1].upper() + text[1:] + "."
+        """About `n` words of plain sentences (long outputs, vote reasons): the body sentences in
+        shuffled rounds so none repeats back to back, in paragraphs of five. Short ones are one
+        whole sentence rather than a cut one."""
+        if n <= 15:
+            return rng.choice(_BODY).format(focus=focus)
+        sentences: list[str] = []
+        count = 0
+        while count < n:
+            deck = list(_BODY)
+            rng.shuffle(deck)
+            if sentences and deck[0].format(focus=focus) == sentences[-1]:
+                deck.append(deck.pop(0))
+            for template in deck:
+                sentences.append(template.format(focus=focus))
+                count += len(sentences[-1].split())
+                if count >= n:
+                    break
+        words = " ".join(sentences).split()
+        if len(words) > n:  # cut to length, ending the last sentence cleanly
+            words = words[:n]
+            words[-1] = words[-1].rstrip(",.:;") + "."
+        text = " ".join(words)
+        paragraphs: list[str] = []
+        current: list[str] = []
+        for i, sentence in enumerate(re.split(r"(?<=\.) ", text), 1):
+            current.append(sentence)
+            if i % 5 == 0:
+                paragraphs.append(" ".join(current))
+                current = []
+        if current:
+            paragraphs.append(" ".join(current))
+        return "\n\n".join(paragraphs)
 
     def _answer(self, req: ModelRequest, rng: random.Random, last_user: str) -> str:
         """A reply built from the question's subject and the tool results in the conversation,
