@@ -67,9 +67,15 @@ class Ledger:
         return self.cross(self.history + self.spent)
 
     def cross(self, level: float) -> list[float]:
-        if self.limit is None or self.limit <= 0:
+        if self.limit is None or self.limit <= 0 or len(self.crossed) >= len(self.thresholds):
             return []
-        new = [t for t in self.thresholds if t not in self.crossed and level >= t * self.limit * (1 - EPSILON)]
+        bar = self.limit * (1 - EPSILON)
+        new = []
+        for t in self.thresholds:  # increasing: stop at the first one not reached
+            if level < t * bar:
+                break
+            if t not in self.crossed:
+                new.append(t)
         self.crossed.extend(new)
         return new
 
