@@ -133,7 +133,7 @@ class _Tree:
 
 
 def _manifest_tree(rng: random.Random, agents: list[str], depth: int, counter: list[int] | None = None) -> dict[str, Any]:
-    """A workflow spec from the manifest's own patterns (team, pipeline) nested at random."""
+    """A workflow spec from the manifest's own patterns (pipeline, dynamic, graph, team) nested at random."""
     counter = counter if counter is not None else [0]
     if depth == 0 or rng.random() < 0.3:
         return {"agent": rng.choice(agents)}
@@ -146,6 +146,12 @@ def _manifest_tree(rng: random.Random, agents: list[str], depth: int, counter: l
             counter[0] += 1
             stages.append({"name": f"s{counter[0]}", **_manifest_tree(rng, agents, depth - 1, counter)})
         return {"pipeline": {"stages": stages}}
+    if rng.random() < 0.4:  # a graph: a chain that fans out to two branches
+        counter[0] += 1
+        n = counter[0]
+        nodes = {f"g{n}a": _manifest_tree(rng, agents, depth - 1, counter), f"g{n}b": {"agent": rng.choice(agents)},
+                 f"g{n}c": {"agent": rng.choice(agents)}}
+        return {"graph": {"nodes": nodes, "edges": [{"from": f"g{n}a", "to": [f"g{n}b", f"g{n}c"]}]}}
     members = [{"agent": a} for a in rng.sample(agents, 2)]
     return {"team": {"members": members, "max_rounds": rng.randint(1, 2)}}
 
