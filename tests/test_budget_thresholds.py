@@ -236,3 +236,30 @@ def test_a_failing_provider_never_leaves_a_reservation_held(tmp_path: Path) -> N
         PROVIDERS.pop("broken", None)
     assert result.status == RunStatus.FAILED and "provider bug" in (result.error or "")
     assert {(s.metric, s.reserved) for s in governor.snapshot()} == {("usd", 0.0), ("tokens", 0.0)}
+
+
+def test_manifest_budget_mistakes_name_file_line_and_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, "  rolling: [{tokens: 5000, per: day}]\n  thresholds: [0.9, 0.5]\n  run: {usd: '5 euros'}")
+    with pytest.raises(ManifestError) as info:
+        Runtime.from_file(path)
+    lines = str(info.value).splitlines()
+    assert any(":16:" in line and "budgets.rolling[0]: rolling budgets count USD" in line for line in lines), lines
+    assert any(":17:" in line and "budgets.thresholds: thresholds must be increasing" in line for line in lines), lines
+    assert any(":18:" in line and "budgets.run.usd: expected an amount in USD such as 5 or '$0.50', got '5 euros'" in line for line in lines), lines
+
+
+def test_prompt_margin_from_the_manifest_is_reserved(tmp_path: Path) -> None:
+    path = _write(tmp_path, "  prompt_margin: 0.5\n  run: {tokens: 100000}")
+    seen = Collector(lambda e: e.kind in ("budget", "model.started"))
+
+    async def go() -> Any:
+        rt = Runtime.from_file(path)
+        rt.bus.subscribe(seen)
+        async with rt:
+            return await rt.run("Plan")
+
+    anyio.run(go)
+    started = next(e for e in seen.events if e.kind == "model.started")
+    reserved = next(e for e in seen.events if e.kind == "budget" and e.action == "reserve")
+    # At least 1.5 times the counted prompt, plus max_tokens (200) of output.
+    assert reserved.amount >= started.prompt_tokens * 1.5 + 200

@@ -82,6 +82,12 @@ class RollingBudget(Limits):
         window_seconds(v)
         return v
 
+    @model_validator(mode="after")
+    def _usd_only(self) -> RollingBudget:
+        if self.tokens is not None or self.requests is not None:
+            raise ValueError("rolling budgets count USD (what the database records as spend); use usd")
+        return self
+
     @property
     def seconds(self) -> float:
         return window_seconds(self.per)

@@ -137,9 +137,12 @@ class BudgetGovernor:
         over = f"manifest {runtime.name}" if r.over == "manifest" else "project"
         out = []
         for metric, limit in r.items():
-            if metric != "usd":
-                continue  # the database records spend in USD; token/request windows would need their own tally
             key = f"rolling:{r.over}:{runtime.name if r.over == 'manifest' else '*'}:{r.per}"
+            shared = self.ledgers.get(("", key, metric))
+            if shared is not None:  # the same manifest loaded twice (the console): one window, one tally
+                shared.limit = min(shared.limit or limit, limit)
+                out.append(shared)
+                continue
             ledger = Ledger(key, f"rolling budget {fmt('usd', limit)} per {r.per} ({over})", metric, limit,  # type: ignore[arg-type]
                             r.on_exceed or config.on_exceed, tuple(config.thresholds),
                             window=r.seconds, over_manifest=r.over == "manifest")
@@ -156,7 +159,7 @@ class BudgetGovernor:
         ledgers = self._ledgers_for(ctx, model)
         if not ledgers:
             return Reservation(scope, [], None, None)
-        in_tokens = self.prompt_reserve(prompt_tokens)
+        in_tokens = self.prompt_reserve(prompt_tokens, ctx.runtime)
         price = worst_price(model)
         amounts: dict[str, float | None] = {
             "usd": price.worst_case(in_tokens, max_output_tokens) if price is not None else None,
@@ -264,7 +267,7 @@ class BudgetGovernor:
             system=req.system, messages=[*req.messages, notice], tools=[], temperature=req.temperature,
             max_tokens=None, output_schema=req.output_schema, stream=req.stream, agent=req.agent, turn=req.turn,
         )
-        prompt = self.prompt_reserve(reservable_prompt_tokens(final, model))
+        prompt = self.prompt_reserve(reservable_prompt_tokens(final, model), ctx.runtime)
         price = worst_price(model)
         room = float(req.max_tokens or model.max_tokens)
         for ledger, _owner in self._ledgers_for(ctx, model):
@@ -285,8 +288,11 @@ class BudgetGovernor:
         final.max_tokens = tokens
         return final
 
-    def prompt_reserve(self, prompt_tokens: int) -> int:
-        return math.ceil(prompt_tokens * (1 + self.prompt_margin))
+    def prompt_reserve(self, prompt_tokens: int, runtime: Runtime | None = None) -> int:
+        """Prompt tokens to reserve: the count plus the manifest's `prompt_margin`."""
+        rb = self._runtimes.get(runtime) if runtime is not None else None
+        margin = rb.config.prompt_margin if rb is not None else self.prompt_margin
+        return math.ceil(prompt_tokens * (1 + margin))
 
     # --- kill and control ----------------------------------------------------------------------
 
