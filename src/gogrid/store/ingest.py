@@ -43,15 +43,14 @@ def _struct(fields: str) -> str:
 
 
 
-ENVELOPE = "event_id:VARCHAR ts:DOUBLE run_id:VARCHAR span_id:VARCHAR parent_span_id:VARCHAR"
 
 
 def _parsed(kinds: str, fields: str) -> str:
-    """The events of `kinds` with their envelope and `fields` parsed out of the JSON, once."""
+    """The events of `kinds`: their envelope columns and the payload `fields`, parsed here."""
     kind_list = ", ".join(f"'{k}'" for k in kinds.split())
     return (
-        "(SELECT * REPLACE (make_timestamp(CAST(ts * 1000000 AS BIGINT)) AS ts) FROM "
-        f"(SELECT seq, kind, unnest(from_json(payload, '{_struct(ENVELOPE + ' ' + fields)}')) FROM _ev WHERE kind IN ({kind_list})))"
+        "(SELECT seq, kind, ts, run_id, span_id, parent_span_id, event_id, "
+        f"unnest(from_json(payload, '{_struct(fields)}')) FROM _ev WHERE kind IN ({kind_list}))"
     )
 
 
@@ -62,7 +61,7 @@ STARTED = (
 )
 FINISHED = "status:VARCHAR output:JSON error:VARCHAR turns:INTEGER result:JSON duration_s:DOUBLE"
 
-# `_ev` is the registered Arrow batch: seq, kind, payload (each event's JSON).
+# `_ev` is the registered Arrow batch: seq, event_id, ts, run_id, span_id, parent_span_id, kind, payload.
 STAGE = [
     Step(f"""CREATE OR REPLACE TEMP TABLE _start AS
         SELECT * REPLACE (split_part(kind, '.', 1) AS kind)
@@ -73,9 +72,7 @@ STAGE = [
         LEFT JOIN _start s USING (span_id)""", STARTED_KINDS | FINISHED_KINDS),
 ]
 
-INSERT_EVENTS = f"""INSERT INTO events
-    SELECT seq, e.event_id, make_timestamp(CAST(e.ts * 1000000 AS BIGINT)), e.run_id, e.span_id, e.parent_span_id, kind, payload
-    FROM (SELECT seq, kind, payload, from_json(payload, '{_struct(ENVELOPE)}') AS e FROM _ev)"""
+INSERT_EVENTS = "INSERT INTO events SELECT seq, event_id, ts, run_id, span_id, parent_span_id, kind, payload FROM _ev"
 
 
 def _lifecycle(table: str, kind: str | None, columns: str, values: str, updates: str) -> list[Step]:

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from gogrid.engine.bus import BufferedSubscriber
 from gogrid.events import Event, new_id
@@ -150,7 +151,7 @@ class StoreWriter(BufferedSubscriber):
         payloads = [type(e).__pydantic_serializer__.to_json(e) for e in events]
         kinds = [e.kind for e in events]
         present, earlier = ingest.seen(events, kinds)
-        staged = _Staged(len(events), _batch(kinds, payloads, self._seq), present, earlier, started)
+        staged = _Staged(len(events), _batch(events, kinds, payloads, self._seq), present, earlier, started)
         self._seq += len(events)
         self.flushes_staged += 1
         return staged
@@ -220,10 +221,17 @@ def _us(seconds: float) -> int:
     return int(seconds * 1_000_000)
 
 
-def _batch(kinds: list[str], payloads: list[bytes], seq: int) -> pa.Table:
-    """The staged batch DuckDB reads: order, kind, and each event's JSON (DuckDB parses the rest)."""
+def _batch(events: list[Event], kinds: list[str], payloads: list[bytes], seq: int) -> pa.Table:
+    """The staged batch DuckDB reads: the envelope as columns and each event's JSON. Reading the
+    envelope here (Python's side of the pipeline) spares DuckDB's side a JSON parse per event."""
+    seconds = pa.array([e.ts for e in events], pa.float64())
     return pa.table({
         "seq": pa.array(range(seq, seq + len(kinds)), pa.int64()),
+        "event_id": pa.array([e.event_id for e in events], pa.string()),
+        "ts": pc.cast(pc.multiply(seconds, 1_000_000), pa.int64(), safe=False).cast(pa.timestamp("us")),
+        "run_id": pa.array([e.run_id for e in events], pa.string()),
+        "span_id": pa.array([e.span_id for e in events], pa.string()),
+        "parent_span_id": pa.array([e.parent_span_id for e in events], pa.string()),
         "kind": pa.array(kinds, pa.string()),
         "payload": _strings(payloads),
     })
