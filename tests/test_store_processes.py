@@ -46,6 +46,10 @@ def test_a_second_process_sees_a_live_run_through_the_owner(tmp_path: Path) -> N
         assert show.returncode == 0, show.stderr
         assert "called calculate" in show.stdout
 
+        second = gogrid("run", "sample_configs/demo.yaml", "-i", "hi", "-q", "--db", str(db))
+        assert second.returncode == 1 and "owned by another GoGrid process" in second.stderr
+        assert f"(PID {run.pid})" in second.stderr and "Traceback" not in second.stderr
+
         run.send_signal(signal.SIGINT)  # ends the run cleanly: recorded as cancelled
         out, err = run.communicate(timeout=60)
         assert json.loads(out)["status"] == "cancelled", err

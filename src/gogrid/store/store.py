@@ -102,6 +102,11 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         m = _LOCK_HOLDER.search(str(e))
         if m or "lock" in str(e).lower():
             holder = f"{m.group(1)} (PID {m.group(2)})" if m else "another process"
+            if _answers(socket_path(target)):
+                raise DatabaseLocked(
+                    f"{target} is owned by another GoGrid process, {holder}; it answers queries "
+                    "(gogrid sql, runs, show) but only it can record runs there: pass another --db, or --no-db"
+                ) from None
             raise DatabaseLocked(
                 f"{target} is held by {holder}, which does not answer on {socket_path(target)}; "
                 "stop that process or use another --db"
@@ -109,6 +114,20 @@ def connect(path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConn
         raise StoreError(f"cannot open {target}: {e}") from None
     except duckdb.Error as e:
         raise StoreError(f"cannot open {target}: {e}") from None
+
+
+def _answers(path: Path) -> bool:
+    import socket
+
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(str(path))
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
 
 
 class Store:
