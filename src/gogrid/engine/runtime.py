@@ -208,6 +208,9 @@ class Runtime:
             self.unregister_scope(scope)
             self.bus.publish(RunFinished(status=status, output=output, error=error, reason=scope.kill_reason, **common))
             handle.result = RunResult(handle.run_id, status, output, error)
+            # Nothing controls a finished run's nodes any more; dropping the tree keeps a
+            # long-lived process (the console) from holding every scope it ever ran.
+            scope.children.clear()
             handle.done.set()
 
     # --- control API ---------------------------------------------------------------------------
