@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, RichLog
+from textual.widgets import RichLog
 
 DATA = Path(__file__).resolve().parent / "data"
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +30,7 @@ def log_text(log: RichLog) -> str:
     return "\n".join("".join(seg.text for seg in strip) for strip in log.lines)
 
 
-def table_rows(table: DataTable[Any]) -> list[list[str]]:
+def table_rows(table: Any) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 

@@ -10,6 +10,7 @@ from textual.widgets import DataTable, RichLog, Static, TextArea
 
 from gogrid.console.app import GoGridApp
 from gogrid.console.screens import ConfirmScreen
+from gogrid.console.widgets.fasttable import FastTable
 from gogrid.host import Host
 from gogrid.store import Store
 
@@ -32,7 +33,7 @@ async def test_launch_select_agent_and_watch_messages(tmp_path: Path) -> None:
     app = GoGridApp([DATA / "tools_agent.yaml"], db=db, run_input="What is 6 * 7?", tick=0.05)
     async with app.run_test(size=(120, 36)) as pilot:
         run_id = await wait_for(pilot, lambda: next(iter(app.state.runs), None), what="the run to start")
-        table = app.query_one("#agents-table", DataTable)
+        table = app.query_one("#agents-table", FastTable)
         await wait_for(pilot, lambda: table.row_count >= 2, what="the agent row")
         table.focus()
         await pilot.press("down")  # from the run row to the agent row
@@ -144,7 +145,7 @@ async def test_demo_team_debates_votes_uses_tools_and_fills_its_budget(tmp_path:
         run_id = await wait_for(pilot, lambda: next(iter(app.state.runs), None), what="the run to start")
         await wait_for(pilot, lambda: app.state.runs[run_id].status == "succeeded", timeout=60, what="the demo to finish")
         team = next(n for n in app.state.nodes.values() if n.pattern == "team")
-        table = app.query_one("#agents-table", DataTable)
+        table = app.query_one("#agents-table", FastTable)
         table.focus()
         table.move_cursor(row=table.get_row_index(team.span_id))
         await wait_for(pilot, lambda: app.selected == team.span_id, what="the team selected")

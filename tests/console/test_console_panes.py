@@ -11,6 +11,7 @@ from textual.widgets import DataTable, RichLog, Static
 from gogrid.console.actions import ACTIONS, KeymapError, load_keymap
 from gogrid.console.app import GoGridApp
 from gogrid.console.screens import HelpScreen
+from gogrid.console.widgets.fasttable import FastTable
 
 pytestmark = pytest.mark.anyio
 
@@ -26,7 +27,7 @@ def replay_app(tmp_path: Path, **kwargs: object) -> GoGridApp:
 
 
 async def select_row(pilot: object, app: GoGridApp, name: str) -> None:
-    table = app.query_one("#agents-table", DataTable)
+    table = app.query_one("#agents-table", FastTable)
     await wait_for(pilot, lambda: table.row_count >= 4, what="the tree")  # type: ignore[arg-type]
     row = next(i for i, r in enumerate(table_rows(table)) if name in r[0])
     table.focus()
@@ -109,7 +110,7 @@ async def test_filter_maximise_theme_and_command_line(tmp_path: Path) -> None:
     app = replay_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
         await select_row(pilot, app, "demo")
-        table = app.query_one("#agents-table", DataTable)
+        table = app.query_one("#agents-table", FastTable)
         await pilot.press("slash", *"bob", "enter")
         await wait_for(pilot, lambda: table.row_count == 1, what="filtered tree")
         assert "bob" in table_rows(table)[0][0]

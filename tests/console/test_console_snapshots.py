@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from console_support import DATA, table_rows, wait_for, write_fixed_log
 from textual.pilot import Pilot
-from textual.widgets import DataTable
 
 from gogrid.console.app import GoGridApp
+from gogrid.console.widgets.fasttable import FastTable
 
 SIZES = {"80x24": (80, 24), "160x48": (160, 48)}
 SCREENS = {"agents": [], "traces": ["t"], "budgets": ["b"], "memory": ["m"], "runs": ["r"], "help": ["question_mark"]}
@@ -27,7 +27,7 @@ def test_main_screens(snap_compare: Any, tmp_path: Path, screen: str, size: str)
     app = GoGridApp(replay=[log], live_clock=False, tick=0.05, search_dirs=[DATA])
 
     async def ready(pilot: Pilot[Any]) -> None:
-        table = app.query_one("#agents-table", DataTable)
+        table = app.query_one("#agents-table", FastTable)
         await wait_for(pilot, lambda: table.row_count == 4, what="the replayed tree")
         table.move_cursor(row=next(i for i, r in enumerate(table_rows(table)) if "panel" in r[0]))
         await wait_for(pilot, lambda: app.selected == "s-team", what="the team selected")

@@ -48,6 +48,8 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
     "runs": ("view-runs", ("runs",)),
 }
 DRAIN_BUDGET_S = 0.04  # at most this long applying events per tick; the rest waits for the next
+BUSY_EVENTS_PER_TICK = 200  # above this many events per tick, redraw at most every BUSY_REDRAW_S
+BUSY_REDRAW_S = 1.0
 DEFAULT_INPUT = "Should we launch the beta next Tuesday?"  # when a run is launched without one
 
 
@@ -136,6 +138,7 @@ class GoGridApp(App[int]):
         self._host_worker: Any = None
         self._history_at = 0.0
         self._budgets_at = 0.0
+        self._redrawn_at = 0.0
         self.redraws = 0  # counted for the benchmark
         if theme:
             self.theme = theme
@@ -224,12 +227,23 @@ class GoGridApp(App[int]):
     # --- the event feed --------------------------------------------------------------------------
 
     def drain(self) -> None:
-        """Fold buffered events into the state, then redraw the visible panes that changed."""
+        """Fold buffered events into the state, then redraw the visible panes that changed.
+
+        Under heavy load (thousands of events per tick) redraws slow down to once a second:
+        repainting costs the same whatever changed, and the engine shares this loop."""
         deadline = time.perf_counter() + DRAIN_BUDGET_S
+        folded = 0
         while len(self.feed):
-            self.state.apply_all(self.feed.drain(4000))
+            batch = self.feed.drain(4000)
+            folded += len(batch)
+            self.state.apply_all(batch)
             if time.perf_counter() > deadline:
                 break
+        now = time.monotonic()
+        busy = folded + len(self.feed) > BUSY_EVENTS_PER_TICK
+        if busy and now - self._redrawn_at < BUSY_REDRAW_S:
+            return
+        self._redrawn_at = now
         self.redraw_dirty()
 
     def redraw_dirty(self) -> None:
@@ -259,7 +273,9 @@ class GoGridApp(App[int]):
         parts = [f"{live} live", f"{len(self.state.runs)} run(s)"]
         if self.host.db_path is not None:
             parts.append(str(self.host.db_path))
-        self.sub_title = " · ".join(parts)
+        text = " · ".join(parts)
+        if text != self.sub_title:
+            self.sub_title = text
 
     # --- selection and views ---------------------------------------------------------------------
 
@@ -450,7 +466,7 @@ class GoGridApp(App[int]):
         for run in state.runs.values():
             if run.run_id in runs_covered or (run_filter and run.run_id != run_filter):
                 continue
-            root = next((n for n in state.nodes.values() if n.run_id == run.run_id and n.kind == "run"), None)
+            root = state.nodes.get(run.span_id)
             if root is None:
                 continue
             rows.append(BudgetRow(f"cost:{run.run_id}", run.run_id, root.path, root.span_id, "usd", root.cost, None, None, None, [], run.status))
@@ -462,8 +478,8 @@ class GoGridApp(App[int]):
         for n in self.state.nodes.values():
             if n.run_id == run_id and (n.path == scope or n.name == scope):
                 return n.span_id
-        root = next((n for n in self.state.nodes.values() if n.run_id == run_id and n.kind == "run"), None)
-        return root.span_id if root else None
+        run = self.state.runs.get(run_id)
+        return run.span_id if run is not None and run.span_id in self.state.nodes else None
 
     def action_change_limit(self, factor: float) -> None:
         if self.view != "budgets":
@@ -544,10 +560,10 @@ class GoGridApp(App[int]):
         self._select_run(run_id)
 
     def _select_run(self, run_id: str) -> None:
-        root = next((n for n in self.state.nodes.values() if n.run_id == run_id and n.kind == "run"), None)
-        if root is None:
+        run = self.state.runs.get(run_id)
+        if run is None or run.span_id not in self.state.nodes:
             return
-        self.select(root.span_id)
+        self.select(run.span_id)
         self.pane("agents").redraw(force=True)
 
     def on_sql_pane_run_query(self, message: SqlPane.RunQuery) -> None:

@@ -152,6 +152,7 @@ class RunInfo:
     finished: float | None = None
     replayed: bool = False
     error: str | None = None
+    span_id: str = ""
 
 
 class ConsoleState:
@@ -275,7 +276,7 @@ class ConsoleState:
 
     def _on_run_started(self, e: Any, replayed: bool) -> None:
         name = (e.labels or {}).get("name") or e.workflow
-        self.runs[e.run_id] = RunInfo(e.run_id, name, e.manifest, "running", e.ts, replayed=replayed)
+        self.runs[e.run_id] = RunInfo(e.run_id, name, e.manifest, "running", e.ts, replayed=replayed, span_id=e.span_id)
         self._add_node(Node(e.span_id, e.run_id, None, "run", name, name, pattern="run", started=e.ts))
         self._span(e, "run", name, input=e.input, manifest=e.manifest)
         self.dirty.add("runs")
@@ -299,7 +300,6 @@ class ConsoleState:
             if s.end is None:
                 s.end, s.status = e.ts, status
         self._end_span(e, status, e.error, output=e.output)
-        self.streams = {k: v for k, v in self.streams.items() if v.run_id != e.run_id}
         self.dirty.update(("runs", "chat", "budgets"))
 
     def _on_node_started(self, e: Any, replayed: bool) -> None:

@@ -101,13 +101,16 @@ class ChatPane(Pane):
                 log.write(render_item(item))
         self._shown_seq = state.chat_seq
         node = state.nodes.get(gg.selected or "")
-        self.border_title = f"{self.TITLE}: {node.path}" if node else self.TITLE
+        title = f"{self.TITLE}: {node.path}" if node else self.TITLE
+        if title != self.border_title:
+            self.border_title = title
         streams = [s for s in state.streams.values() if s.parts and state.under(s.agent_span, gg.selected)]
         box = self.query_one("#chat-streams", Static)
+        # A fixed-height box, shown or hidden only on change: updating it never re-lays the screen.
+        if box.display != bool(streams):
+            box.display = bool(streams)
         if not streams:
-            box.display = False
             return
-        box.display = True
         t = Text()
         for s in streams[-STREAMS_SHOWN:]:
             if t:
@@ -117,4 +120,4 @@ class ChatPane(Pane):
             t.append(s.text[-160:].replace("\n", " "), style="italic")
         if len(streams) > STREAMS_SHOWN:
             t.append(f"\n… {len(streams) - STREAMS_SHOWN} more agents typing", style="dim")
-        box.update(t)
+        box.update(t, layout=False)
