@@ -51,7 +51,8 @@ def test_the_lower_of_flag_and_manifest_holds(demo: Path, tmp_path: Path) -> Non
     manifest = tmp_path / "m.yaml"
     manifest.write_text(MANIFEST + "budgets:\n  run: {usd: 0.0000001}\n")
     out = _run(str(manifest), "-i", "hello", "--budget", "5", "--json", "--db", str(tmp_path / "c.duckdb"))
-    assert out.returncode == 1 and json.loads(out.stdout)["status"] == "budget_exceeded"
+    assert out.returncode == 1 and out.stdout, out.stderr
+    assert json.loads(out.stdout)["status"] == "budget_exceeded"
 
 
 def test_bad_budget_flags_are_usage_errors(demo: Path) -> None:

@@ -123,6 +123,8 @@ def status_of(ledger: Ledger, now: float) -> BudgetStatus:
 def fmt(metric: str, amount: float) -> str:
     if metric == "usd":
         # Cents at least, and down to a millionth where small amounts need it: $5.00, $0.084, $0.000135.
+        if 0 < abs(amount) < 5e-7:  # below a millionth: say so rather than print $0.00
+            return f"${amount:.1e}"
         text = f"{amount:.6f}".rstrip("0")
         whole, _, frac = text.partition(".")
         return f"${whole}.{frac.ljust(2, '0')}"
