@@ -84,3 +84,37 @@ def test_kill_one_node_from_the_command_line(tmp_path: Path) -> None:
         assert abs(run_spent - total) < 1e-12  # the run's budget counted the killed call's partial spend
     finally:
         con.close()
+
+
+def test_control_commands_explain_what_they_cannot_do(tmp_path: Path) -> None:
+    from gogrid.governance import control
+
+    path = tmp_path / "nk.yaml"
+    path.write_text(MANIFEST)
+
+    async def go() -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        async with Host() as host:
+            rt = host.load(path)
+            a, b = rt.start("Plan"), rt.start("Plan")
+            out["ambiguous"] = await control.kill({"run": "r"}, host)
+            out["unknown"] = await control.kill({"run": "nope"}, host)
+            try:
+                await control.budget_set({"scope": "nope/x", "limit": 1}, host)
+            except ValueError as e:
+                out["bad_scope"] = str(e)
+            out["set"] = await control.budget_set({"scope": a.run_id, "limit": "$0.5"}, host)
+            out["show"] = await control.budget_show({}, host)
+            out["killed"] = await control.kill({"run": b.run_id, "reason": "enough"}, host)
+            host.kill(a.run_id, reason="done")
+            await a.wait()
+            await b.wait()
+        return out
+
+    out = anyio.run(go)
+    assert out["ambiguous"]["killed"] is None and "matches 2 live runs" in out["ambiguous"]["message"]
+    assert "nothing live matches run 'nope'" in out["unknown"]["message"]
+    assert out["bad_scope"].startswith("no live run, scope or budget 'nope/x'")
+    assert out["set"]["limit"] == 0.5 and out["set"]["label"] == "run nk"
+    assert {(b["scope"], b["metric"], b["limit"]) for b in out["show"]["budgets"]} >= {("nk", "usd", 0.5)}
+    assert out["killed"]["killed"] == "nk"

@@ -17,6 +17,9 @@ async def kill(params: dict[str, Any], host: Any) -> dict[str, Any]:
     actor = str(params.get("actor") or "cli")
     scope = host.kill(target, node=node, reason=reason, actor=actor)
     if scope is None:
+        live = [h.run_id for rt in host.runtimes for h in rt.live_runs() if h.run_id.startswith(target)]
+        if len(live) > 1:
+            return {"killed": None, "message": f"{target!r} matches {len(live)} live runs ({', '.join(sorted(live))}); give more of the id"}
         what = f"run {target!r}" + (f" node {node!r}" if node else "")
         return {"killed": None, "message": f"nothing live matches {what} in process {host_pid()}"}
     return {"killed": scope.path, "run_id": scope.run_id, "span_id": scope.span_id,
