@@ -193,3 +193,19 @@ def test_writer_service_flushes_within_its_interval_and_records_its_counters(tmp
 def test_writer_rejects_an_interval_longer_than_the_durability_promise() -> None:
     with Store() as store, pytest.raises(ValueError, match="interval"):
         StoreWriter(store, interval=1.0)
+
+
+def test_the_store_benchmark_runs_and_drops_nothing() -> None:
+    """A tiny run of bench/bench_store.py, so the script keeps working (figures come from full runs)."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "bench_store.py"), "--rates", "2000", "--seconds", "0.3", "--burst", "3000", "--repeat", "1"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "sustained ingest:" in result.stdout and "drain throughput:" in result.stdout
+    assert "dropped: 0 " in result.stdout
