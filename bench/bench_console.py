@@ -93,15 +93,19 @@ async def console_round(manifest: Path, n: int, db: Path) -> tuple[float, list[f
         i = 0
         while not task.done():
             await asyncio.sleep(PRESS_EVERY_S)
-            key = "down" if i % 2 == 0 else "up"
+            key = "up" if table.cursor_row > 0 and i % 2 else "down"
             before = table.cursor_row
             painted = asyncio.Event()
             started = time.perf_counter()
             # What the terminal driver does with a key press; then wait for the cursor to move
             # and for the next repaint of the screen.
             app.post_message(events.Key(key, None))
-            while table.cursor_row == before and table.row_count > 1:
+            moved_by = time.perf_counter() + 5.0
+            while table.cursor_row == before and time.perf_counter() < moved_by:
                 await asyncio.sleep(0.001)
+            if table.cursor_row == before:  # at an edge of the table: nothing to measure
+                i += 1
+                continue
             app.call_after_refresh(painted.set)
             await painted.wait()
             latencies.append(time.perf_counter() - started)

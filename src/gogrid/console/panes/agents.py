@@ -101,9 +101,8 @@ class AgentsPane(Pane):
             table.clear()
             fresh = order
             self._built_at = time.monotonic()
-        for sid in fresh:
-            table.add_row(*self._cells(nodes[sid], now), key=sid)
-            self._stale.discard(sid)
+        table.add_rows([(sid, self._cells(nodes[sid], now)) for sid in fresh])
+        self._stale.difference_update(fresh)
         self._order = order
         self._rows = set(order)
         selected = self.gg.selected

@@ -133,16 +133,26 @@ class FastTable(ScrollView, can_focus=True):
         self._resize()
 
     def add_row(self, *cells: Cell, key: str) -> None:
-        parts = [_parts(c) for c in cells]
-        self._index[key] = len(self._keys)
-        self._keys.append(key)
-        self._cells[key] = parts
-        if self._grow(parts):
+        self.add_rows([(key, cells)])
+
+    def add_rows(self, rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
+        """Append rows; the table is resized and repainted once for the whole batch."""
+        if not rows:
+            return
+        first = not self._keys
+        grew = False
+        for key, cells in rows:
+            parts = [_parts(c) for c in cells]
+            self._index[key] = len(self._keys)
+            self._keys.append(key)
+            self._cells[key] = parts
+            grew = self._grow(parts) or grew
+        if grew:
             self._strips.clear()
         self._resize()
-        if len(self._keys) == 1:
+        self.refresh()
+        if first:
             self._post_highlight()
-        self._refresh_row(len(self._keys) - 1)
 
     def update_row(self, key: str, cells: Sequence[Cell], start: int = 0) -> None:
         """Replace the cells from column `start` on; only that row is repainted."""
