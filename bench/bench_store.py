@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import anyio
 import duckdb
@@ -61,19 +62,19 @@ def workload(n_events: int) -> list[Event]:
         for _ in range(50):
             a += 1
             agent = f"a{a}"
-            c = {"run_id": run, "parent_span_id": root}
+            c: dict[str, Any] = {"run_id": run, "parent_span_id": root}
             out.append(AgentStarted(span_id=agent, name=agent, path=f"bench/{agent}", model="sim/fast", input="go", **c))
             out.append(MessagePosted(span_id=agent, message_id=f"{agent}-m0", role="user", sender="user", content="go", **c))
             for turn in range(1, 6):
                 call, span = f"bench/{agent}#{turn}", f"{agent}-m{turn}"
-                m = {"run_id": run, "span_id": span, "parent_span_id": agent, "call_id": call}
+                m: dict[str, Any] = {"run_id": run, "span_id": span, "parent_span_id": agent, "call_id": call}
                 out.append(ModelCallStarted(agent=agent, provider="sim", model="fast", turn=turn, prompt_tokens=120, **m))
                 out.extend(ModelDelta(text=f"word{i} ", **m) for i in range(6))
                 out.append(ModelCallFinished(agent=agent, provider="sim", model="fast", turn=turn, status="ok", input_tokens=120,
                                              output_tokens=40, cost_usd=0.0002, latency_s=0.02, text="the answer so far", tool_calls=1, **m))
                 out.append(MessagePosted(span_id=agent, parent_span_id=root, run_id=run, message_id=f"{agent}-a{turn}", role="assistant", sender=agent, content="the answer so far"))
                 if turn < 5:
-                    t = {"run_id": run, "span_id": f"{agent}-t{turn}", "parent_span_id": agent, "call_id": f"bench/{agent}#c{turn}"}
+                    t: dict[str, Any] = {"run_id": run, "span_id": f"{agent}-t{turn}", "parent_span_id": agent, "call_id": f"bench/{agent}#c{turn}"}
                     out.append(ToolCallStarted(agent=agent, tool="calculate", arguments={"expression": "6 * 7"}, **t))
                     out.append(ToolCallFinished(agent=agent, tool="calculate", status="ok", result=42, duration_s=0.001, **t))
                     out.append(MessagePosted(span_id=agent, parent_span_id=root, run_id=run, message_id=f"{agent}-t{turn}", role="tool", sender="calculate", content="42"))
@@ -111,8 +112,8 @@ async def ingest(events: list[Event], db: Path, rate: float | None, chunk: int =
         tg.cancel_scope.cancel()
     n_events = store.query("SELECT count(*) FROM events").rows[0][0]
     assert n_events == writer.written, (n_events, writer.written)
-    started = {e.span_id for e in events if e.kind.endswith(".started")}
-    open_spans = len(started - {e.span_id for e in events if e.kind.endswith(".finished")})
+    opened = {e.span_id for e in events if e.kind.endswith(".started")}
+    open_spans = len(opened - {e.span_id for e in events if e.kind.endswith(".finished")})
     assert store.query("SELECT count(*) FROM spans WHERE status = 'running'").rows[0][0] == open_spans
     dropped = store.query("SELECT dropped FROM writer_stats").rows[0][0]
     store.close()
