@@ -30,6 +30,7 @@ class WebhookNotifier:
         self.dropped = 0
         self._queue: deque[Event] = deque()
         self._wake = anyio.Event()
+        self._lock = anyio.Lock()  # one sender at a time keeps the events in order
 
     def put(self, event: Event) -> None:
         if event.kind != "budget" or getattr(event, "action", None) not in NOTIFY:
@@ -47,16 +48,18 @@ class WebhookNotifier:
             while True:
                 await self._wake.wait()
                 self._wake = anyio.Event()
-                await self._drain(client)
+                async with self._lock:
+                    await self._send_all(client)
 
     async def close(self) -> None:
-        if not self._queue:
-            return
+        """Deliver what is queued (and let a POST in flight finish), within the timeout."""
         with anyio.move_on_after(self.timeout):
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                await self._drain(client)
+            async with self._lock:  # waits for `run` to finish what it is sending
+                if self._queue:
+                    async with httpx.AsyncClient(timeout=self.timeout) as client:
+                        await self._send_all(client)
 
-    async def _drain(self, client: httpx.AsyncClient) -> None:
+    async def _send_all(self, client: httpx.AsyncClient) -> None:
         while self._queue:
             event = self._queue.popleft()
             try:
