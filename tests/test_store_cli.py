@@ -161,3 +161,14 @@ def test_export_jsonl_replays_and_parquet_holds_the_events(db: Path, tmp_path: P
     assert table.num_rows == len(exported)
     assert table.column("kind").to_pylist() == [e.kind for e in exported]
     assert "wrote" in capsys.readouterr().err
+
+
+def test_sql_reads_any_duckdb_file_without_adding_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import duckdb
+
+    other = tmp_path / "other.duckdb"
+    con = duckdb.connect(str(other))
+    con.execute("CREATE TABLE t AS SELECT 42 AS answer")
+    con.close()
+    assert cli_main(["sql", "--db", str(other), "-f", "json", "SELECT table_name FROM information_schema.tables"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"table_name": "t"}]

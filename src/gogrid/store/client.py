@@ -144,6 +144,9 @@ def open_for_reading(db_path: str | Path) -> Store:
 
 
 def _needs_recovery(store: Store) -> bool:
-    if store.version < LATEST:
+    version = store.version
+    if version == 0:  # not a GoGrid database (or an empty file): read it as it is, never add tables
+        return False
+    if version < LATEST:
         return True
     return bool(store.query("SELECT count(*) FROM runs WHERE status IN ('running', 'pending')").rows[0][0])
