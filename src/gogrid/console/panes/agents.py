@@ -17,7 +17,8 @@ from gogrid.console.widgets.fasttable import FastTable
 COLUMNS = ("name", "status", "model", "turns", "tokens", "cost", "elapsed")
 GLYPH = {"run": "◆", "node": "▸", "agent": "•"}
 # Columns whose values change get a fixed width, so an update repaints one row and nothing else.
-FIXED_WIDTHS = {"status": 15, "turns": 5, "tokens": 7, "cost": 9, "elapsed": 7}
+FIXED_WIDTHS = {"status": 11, "turns": 5, "tokens": 6, "cost": 8, "elapsed": 7}
+STATUS_LABEL = {"budget_exceeded": "over budget"}
 
 
 class AgentsPane(Pane):
@@ -57,7 +58,7 @@ class AgentsPane(Pane):
         # Text, not str: a str cell would be parsed as markup on every render.
         return (
             label,
-            Text(n.status, style=status_style(n.status)),
+            Text(STATUS_LABEL.get(n.status, n.status), style=status_style(n.status)),
             Text(n.model or ""),
             Text(str(n.turns) if n.kind == "agent" else ""),
             Text(tokens(total) if total else ""),
