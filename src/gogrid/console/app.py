@@ -30,7 +30,7 @@ from gogrid.console.panes.budgets import BudgetRow, BudgetsPane
 from gogrid.console.panes.chat import ChatPane
 from gogrid.console.panes.memory import MemoryPane
 from gogrid.console.panes.runs import RunsPane, find_manifests
-from gogrid.console.panes.sql import SqlPane
+from gogrid.console.panes.sql import SQL_KEYS, SqlPane
 from gogrid.console.panes.traces import TracesPane
 from gogrid.console.screens import ConfirmScreen, HelpScreen, LaunchScreen
 from gogrid.console.state import ConsoleState
@@ -96,7 +96,7 @@ class CommandLine(Input):
 class GoGridApp(App[int]):
     CSS_PATH = "gogrid.tcss"
     TITLE = "GoGrid"
-    BINDINGS = actions.bindings()
+    BINDINGS = actions.bindings()  # type: ignore[assignment]
     COMMANDS = App.COMMANDS | {GoGridCommands}
     # Below 110 columns the agents tree and the chat stack vertically (80x24 over SSH).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -596,7 +596,7 @@ class GoGridApp(App[int]):
 
     def action_help(self) -> None:
         rows = [(self.key_for(a.id), a.description, a.group, a.id) for a in actions.ACTIONS]
-        rows += [(pretty_key(b[0]), b[2], "sql pane", "") for b in SqlPane.BINDINGS]  # type: ignore[index]
+        rows += [(pretty_key(key), desc, "sql pane", "") for key, _, desc in SQL_KEYS]
         rows += [("enter", "open the highlighted run (replay) / launch a manifest", "runs pane", ""),
                  ("escape", "close a filter, prompt or dialog; restore a zoomed pane", "anywhere", ""),
                  ("y / n", "confirm / cancel a destructive action", "dialogs", "")]

@@ -86,7 +86,7 @@ class DataSource:
 
     def saved_queries(self) -> dict[str, str]:
         try:
-            from gogrid.store import saved  # type: ignore[attr-defined]
+            from gogrid.store import saved
 
             extra = getattr(saved, "SAVED_QUERIES", None) or getattr(saved, "QUERIES", None)
             if isinstance(extra, dict):

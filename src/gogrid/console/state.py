@@ -256,7 +256,7 @@ class ConsoleState:
 
     def _touch(self, span_id: str | None) -> None:
         if span_id in self.nodes:
-            self.changed_nodes.add(span_id)  # type: ignore[arg-type]
+            self.changed_nodes.add(span_id)
             self.dirty.add("agents")
 
     def _span(self, e: Event, kind: str, name: str, **detail: Any) -> Span:

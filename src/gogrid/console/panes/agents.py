@@ -30,7 +30,7 @@ class AgentsPane(Pane):
             self.span_id = span_id
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._rows: set[str] = set()
         self._order: list[str] = []
         self._stale: set[str] = set()
@@ -47,7 +47,7 @@ class AgentsPane(Pane):
     def focus_main(self) -> None:
         self.table.focus()
 
-    def _cells(self, n: Node, now: float) -> tuple[object, ...]:
+    def _cells(self, n: Node, now: float) -> tuple[Text, ...]:
         label = Text("  " * n.depth + GLYPH.get(n.kind, "•") + " ")
         label.append(n.name, style="bold" if n.kind == "run" else "")
         if n.kind == "node" and n.pattern:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from gogrid.console.format import amount, duration, gauge, status_style
@@ -33,7 +34,7 @@ class BudgetsPane(Pane):
     TITLE = "Budgets"
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self.rows: dict[str, BudgetRow] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -55,7 +56,7 @@ class BudgetsPane(Pane):
         table = self.table
         if not table.row_count or table.cursor_row < 0:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return self.rows.get(key or "")
 
     def redraw(self, force: bool = False) -> None:

@@ -50,7 +50,7 @@ class ChatPane(Pane):
     TITLE = "Chat"
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._shown_seq = 0
         self._shown_for: object = ()
 

@@ -15,16 +15,17 @@ from textual.widgets.option_list import Option
 from gogrid.console.panes.base import Pane
 
 MAX_ROWS = 10_000
+SQL_KEYS: list[tuple[str, str, str]] = [
+    ("ctrl+r", "run_query", "Run query"),
+    ("ctrl+e", "edit", "Editor"),
+    ("escape", "leave_editor", "Leave editor"),
+]
 DEFAULT_SQL = "SELECT run_id, workflow, status, started_at FROM runs ORDER BY started_at DESC LIMIT 20"
 
 
 class SqlPane(Pane):
     TITLE = "SQL"
-    BINDINGS = [
-        ("ctrl+r", "run_query", "Run query"),
-        ("ctrl+e", "edit", "Editor"),
-        ("escape", "leave_editor", "Leave editor"),
-    ]
+    BINDINGS = list(SQL_KEYS)
 
     class RunQuery(Message):
         def __init__(self, sql: str) -> None:

@@ -10,6 +10,7 @@ import time
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Static
 
 from gogrid.console.format import duration, one_line, status_style, usd
@@ -24,7 +25,7 @@ class TracesPane(Pane):
     TITLE = "Traces"
 
     def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+        super().__init__(**kwargs)
         self._spans: dict[str, Span] = {}
 
     def compose_body(self) -> ComposeResult:
@@ -61,7 +62,7 @@ class TracesPane(Pane):
         cursor_key = None
         if table.row_count and table.cursor_row >= 0:
             try:
-                cursor_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+                cursor_key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
             except Exception:
                 cursor_key = None
         table.clear()

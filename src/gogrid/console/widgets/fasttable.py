@@ -274,8 +274,10 @@ class FastTable(ScrollView, can_focus=True):
         base = self._base
         if key is None:
             return Strip.blank(width, base)
-        strip = self._strips.get(key)
-        if strip is None:
+        cached = self._strips.get(key)
+        if cached is not None:
+            strip = cached
+        else:
             cursor = self._cursor_style if index == self.cursor_row else None
             strip = self._line(self._cells[key], base, cursor)
             self._strips[key] = strip
