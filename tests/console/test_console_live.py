@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from console_support import DATA, fast_demo, log_text, table_rows, wait_for
-from textual.widgets import DataTable, RichLog, Static, TextArea
+from textual.widgets import DataTable, OptionList, RichLog, Static, TextArea
 
 from gogrid.console.app import GoGridApp
 from gogrid.console.screens import ConfirmScreen
@@ -165,3 +165,37 @@ async def test_demo_team_debates_votes_uses_tools_and_fills_its_budget(tmp_path:
         row = table_rows(budgets)[0]
         assert row[4] == "$0.3000" and "50%" in row[7], row
         await pilot.press("q")
+
+
+async def test_more_runs_launch_from_inside(tmp_path: Path) -> None:
+    db = tmp_path / "launch.duckdb"
+    app = GoGridApp([], db=db, tick=0.05, search_dirs=[DATA], run_input="Add 1 and 2")
+    async with app.run_test(size=(120, 36)) as pilot:
+        assert app.view == "runs"
+        await wait_for(pilot, lambda: app.host_ready, what="the engine")
+        launcher = app.query_one("#launcher", OptionList)
+        names = [str(launcher.get_option_at_index(i).prompt) for i in range(launcher.option_count)]
+        assert any("tools_agent.yaml" in n for n in names)
+        launcher.focus()
+        launcher.highlighted = next(i for i, n in enumerate(names) if "tools_agent.yaml" in n)
+        await pilot.press("enter")
+        first = await wait_for(pilot, lambda: next(iter(app.state.runs), None), what="a run launched from the launcher")
+        assert app.view == "agents"
+        # And one more from the `:` prompt, while the first may still be running.
+        await pilot.press("colon", *f"launch {DATA / 'tools_agent.yaml'}", "enter")
+        await wait_for(pilot, lambda: len(app.state.runs) == 2, what="a second run")
+        await wait_for(pilot, lambda: all(r.status == "succeeded" for r in app.state.runs.values()), what="both runs")
+        assert first in app.state.runs
+        await pilot.press("q")
+    assert {db_status(db, rid) for rid in app.state.runs} == {"succeeded"}
+
+
+def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from gogrid.console.__main__ import main
+
+    assert main([str(tmp_path / "missing.yaml")]) == 2
+    assert "missing.yaml: no such manifest file" in capsys.readouterr().err
+    bad = tmp_path / "keymap.toml"
+    bad.write_text('nope = "x"\n', encoding="utf-8")
+    assert main(["--keymap", str(bad)]) == 2
+    assert "unknown action id(s) nope" in capsys.readouterr().err
