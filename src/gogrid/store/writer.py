@@ -107,6 +107,7 @@ class StoreWriter(BufferedSubscriber):
         if events or not self.flushes_staged:
             staged = await anyio.to_thread.run_sync(self.stage, events)
         elif self._dirty and time.monotonic() - self._last_write > IDLE_CHECKPOINT_S:
+            self._dirty = False  # asked once; set again if it cannot run
             staged = _Staged(checkpoint=True)
         else:
             return None
@@ -197,8 +198,8 @@ class StoreWriter(BufferedSubscriber):
         try:
             with self.store.lock:
                 self.store.con.execute("CHECKPOINT")
-        except duckdb.Error:
-            self._last_write = time.monotonic()  # busy (a long query holds it): try again later
+        except duckdb.Error:  # busy (a long query holds it): try again later
+            self._dirty, self._last_write = True, time.monotonic()
             return
         self._dirty = False
 
