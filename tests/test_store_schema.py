@@ -209,3 +209,29 @@ def test_the_store_benchmark_runs_and_drops_nothing() -> None:
     assert result.returncode == 0, result.stderr
     assert "sustained ingest:" in result.stdout and "drain throughput:" in result.stdout
     assert "dropped: 0 " in result.stdout
+
+
+def test_an_idle_writer_folds_the_write_ahead_log_into_the_file(tmp_path: Path) -> None:
+    db = tmp_path / "g.duckdb"
+    wal = Path(f"{db}.wal")
+
+    async def go() -> None:
+        with Store(db) as store:
+            writer = StoreWriter(store, interval=0.05)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(writer.run)
+                for e in one_run():
+                    writer.put(e)
+                with anyio.fail_after(20):
+                    while writer.written < 20:
+                        await anyio.sleep(0.02)
+                assert wal.exists() and wal.stat().st_size > 0  # committed, in the log so far
+                with anyio.fail_after(20):  # about a second of quiet, then a checkpoint
+                    while wal.exists() and wal.stat().st_size > 0:
+                        await anyio.sleep(0.05)
+                await writer.close()
+                tg.cancel_scope.cancel()
+
+    anyio.run(go)
+    with Store(db, read_only=True) as store:
+        assert scalar(store, "SELECT count(*) FROM events") == 20
