@@ -11,7 +11,7 @@ The child's scope gets its own hard limits; its calls still count against every 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -25,14 +25,11 @@ class Budgeted:
     tokens: float | None = None
     requests: float | None = None
     share: float | None = None
+    name: str = field(init=False)
+    pattern: str = field(init=False)
 
-    @property
-    def name(self) -> str:
-        return str(self.inner.name)
-
-    @property
-    def pattern(self) -> str:
-        return str(self.inner.pattern)
+    def __post_init__(self) -> None:
+        self.name, self.pattern = str(self.inner.name), str(self.inner.pattern)
 
     @property
     def model_label(self) -> str:
