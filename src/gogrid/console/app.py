@@ -50,6 +50,7 @@ VIEWS: dict[str, tuple[str, tuple[str, ...]]] = {
 DRAIN_BUDGET_S = 0.04  # at most this long applying events per tick; the rest waits for the next
 BUSY_EVENTS_PER_TICK = 200  # above this many events per tick, redraw at most every BUSY_REDRAW_S
 BUSY_REDRAW_S = 1.0
+SELECT_SETTLE_S = 0.15
 DEFAULT_INPUT = "Should we launch the beta next Tuesday?"  # when a run is launched without one
 
 
@@ -139,6 +140,7 @@ class GoGridApp(App[int]):
         self._history_at = 0.0
         self._budgets_at = 0.0
         self._redrawn_at = 0.0
+        self._select_timer: Any = None
         self.redraws = 0  # counted for the benchmark
         if theme:
             self.theme = theme
@@ -283,11 +285,15 @@ class GoGridApp(App[int]):
         self.select(message.span_id)
 
     def select(self, span_id: str | None) -> None:
+        """The cursor moves at once; the panes it drives follow when it rests for a moment, so
+        holding an arrow key through a big tree never redraws the chat for every row."""
         if span_id == self.selected:
             return
         self.selected = span_id
         self._pending |= {"chat", "traces", "budgets", "memory"}
-        self.redraw_dirty()
+        if self._select_timer is not None:
+            self._select_timer.stop()
+        self._select_timer = self.set_timer(SELECT_SETTLE_S, self.redraw_dirty)
 
     def action_show_view(self, name: str) -> None:
         if name not in VIEWS:
@@ -564,6 +570,7 @@ class GoGridApp(App[int]):
         if run is None or run.span_id not in self.state.nodes:
             return
         self.select(run.span_id)
+        self.redraw_dirty()
         self.pane("agents").redraw(force=True)
 
     def on_sql_pane_run_query(self, message: SqlPane.RunQuery) -> None:

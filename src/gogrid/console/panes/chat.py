@@ -11,7 +11,7 @@ from gogrid.console.format import one_line, speaker_colour
 from gogrid.console.panes.base import Pane
 from gogrid.console.state import ChatItem
 
-BACKLOG = 400  # items rendered when the selection changes; older ones stay in the state
+BACKLOG = 150  # items rendered when the selection changes; older ones stay in the state
 STREAMS_SHOWN = 4
 
 
