@@ -90,6 +90,8 @@ async def console_round(manifest: Path, n: int, db: Path) -> tuple[float, list[f
         task = asyncio.ensure_future(launch_all(rt, n))
         table = app.query_one("#agents-table", FastTable)
         table.focus()
+        while table.row_count < 2 and not task.done():  # something to move through first
+            await asyncio.sleep(0.01)
         i = 0
         while not task.done():
             await asyncio.sleep(PRESS_EVERY_S)
@@ -100,7 +102,7 @@ async def console_round(manifest: Path, n: int, db: Path) -> tuple[float, list[f
             # What the terminal driver does with a key press; then wait for the cursor to move
             # and for the next repaint of the screen.
             app.post_message(events.Key(key, None))
-            moved_by = time.perf_counter() + 5.0
+            moved_by = time.perf_counter() + 2.0
             while table.cursor_row == before and time.perf_counter() < moved_by:
                 await asyncio.sleep(0.001)
             if table.cursor_row == before:  # at an edge of the table: nothing to measure
