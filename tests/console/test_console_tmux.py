@@ -74,6 +74,12 @@ def test_make_run_console_in_a_real_terminal(tmux: Tmux, tmp_path: Path) -> None
     tmux.wait_for("Traces [")
     tmux.keys("b")
     tmux.wait_for("Budgets [")
+    tmux.wait_for("$0.3000")  # the demo's run budget, filling
+    tmux.keys("k")  # kill the run from the budgets view: it asks first, naming what stops
+    screen = tmux.wait_for("This stops")
+    assert "Kill run demo?" in screen and "live agent(s)" in screen, screen
+    tmux.keys("y")
+    tmux.wait_for("killed")
     tmux.keys("?")
     tmux.wait_for("GoGrid console - keys")
     tmux.keys("Escape")  # alone: an Escape followed at once by a key reads as Alt+key
