@@ -40,6 +40,7 @@ class _Staged:
     earlier: set[str] = field(default_factory=set)
     started: float = 0.0
     checkpoint: bool = False
+    barrier: bool = False  # nothing to write: set `done` once everything before it is committed
     done: anyio.Event | None = None  # set once committed (made on the event loop, not in a thread)
 
 
@@ -137,7 +138,14 @@ class StoreWriter(BufferedSubscriber):
         if self._closed:
             return
         await self.flush()
-        self._closed = True
+        async with self._flush_lock:
+            self._closed = True
+            # run() may have handed the committer a batch or a checkpoint just before; wait for
+            # it, so that whoever closes the store next never pulls the connection from under it.
+            if self._send is not None:
+                barrier = _Staged(barrier=True, done=anyio.Event())
+                await self._send.send(barrier)
+                await barrier.done.wait()  # type: ignore[union-attr]
 
     # --- the worker-thread side -------------------------------------------------------------
 
@@ -159,6 +167,8 @@ class StoreWriter(BufferedSubscriber):
 
     def commit(self, staged: _Staged) -> int:
         """The DuckDB half: one transaction fills the log and the typed tables."""
+        if staged.barrier:
+            return 0
         if staged.checkpoint:
             self.checkpoint()
             return 0
