@@ -199,3 +199,23 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     bad.write_text('nope = "x"\n', encoding="utf-8")
     assert main(["--keymap", str(bad)]) == 2
     assert "unknown action id(s) nope" in capsys.readouterr().err
+
+
+async def test_raise_and_lower_a_live_budget_limit(tmp_path: Path) -> None:
+    demo = fast_demo(tmp_path)
+    demo.write_text(demo.read_text().replace("latency_ms: [1, 3]", "latency_ms: [400, 600]"))
+    app = GoGridApp([demo], tick=0.05)
+    async with app.run_test(size=(160, 48)) as pilot:
+        run_id = await wait_for(pilot, lambda: next(iter(app.state.runs), None), what="the run")
+        await wait_for(pilot, lambda: app.selected is not None, what="the run to be selected")
+        await pilot.press("b")
+        await wait_for(pilot, lambda: app.view == "budgets", what="the budgets view")
+        budgets = app.query_one("#budgets-table", DataTable)
+        await wait_for(pilot, lambda: budgets.row_count >= 1 and table_rows(budgets)[0][4] == "$0.3000", what="the live budget")
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: table_rows(budgets)[0][4] == "$0.4500", what="the raised limit")
+        await pilot.press("minus")
+        await wait_for(pilot, lambda: table_rows(budgets)[0][4] == "$0.2250", what="the lowered limit")
+        assert app.state.runs[run_id].status == "running"
+        await pilot.press("q")  # quitting cancels the live run
+    assert app.state.runs[run_id].status in ("running", "cancelled")
