@@ -99,6 +99,7 @@ class GoGridApp(App[int]):
     TITLE = "GoGrid"
     BINDINGS = actions.bindings()  # type: ignore[assignment]
     COMMANDS = App.COMMANDS | {GoGridCommands}
+    AUTO_FOCUS = "#agents-table"  # never the hidden `:` prompt; the runs view sets its own
     # Below 110 columns the agents tree and the chat stack vertically (80x24 over SSH).
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
 
@@ -132,6 +133,8 @@ class GoGridApp(App[int]):
         self.search_dirs = list(search_dirs) if search_dirs is not None else [Path("sample_configs"), Path(".")]
         self.selected: str | None = None
         self.view = "agents" if (manifests or replay) else "runs"
+        if self.view == "runs":
+            self.AUTO_FOCUS = "#runs-table"  # type: ignore[misc]  # per instance: where the app opens
         self.handles: dict[str, Any] = {}
         self.host_ready = False
         self._pending: set[str] = set()
@@ -308,7 +311,8 @@ class GoGridApp(App[int]):
         if name == "sql":
             self._pending.add("sql")
         self.redraw_dirty()
-        self.pane("chat" if name == "chat" else VIEWS[name][1][0]).focus_main()
+        # Focus once the switched-in view is displayed (a hidden widget cannot take focus).
+        self.call_after_refresh(self.pane("chat" if name == "chat" else VIEWS[name][1][0]).focus_main)
 
     def focused_pane(self) -> Pane:
         node = self.focused
