@@ -340,6 +340,7 @@ class GoGridApp(App[int]):
         line.display = True
         line.value = ""
         line.focus()
+        self.call_after_refresh(line.focus)  # in case it was not displayed yet when asked
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if not isinstance(event.input, CommandLine):

@@ -55,6 +55,7 @@ class Pane(Vertical):
         box.display = True
         box.value = self.filter_text
         box.focus()
+        self.call_after_refresh(box.focus)  # in case it was not displayed yet when asked
 
     def apply_filter(self, text: str) -> None:
         self.filter_text = text.strip().lower()
