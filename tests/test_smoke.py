@@ -2,11 +2,10 @@ from __future__ import annotations
 
 import anyio
 
+from conftest import ROOT
 from gogrid.engine.bus import Collector
 from gogrid.engine.runtime import Runtime
 from gogrid.events import RunStatus
-
-from conftest import ROOT
 
 
 def test_demo_runs_on_the_simulated_model() -> None:

@@ -308,7 +308,7 @@ AnyEvent = Annotated[
     Field(discriminator="kind"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)  # type: ignore[arg-type]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.model_fields["kind"].default: cls

@@ -44,8 +44,11 @@ class Workflow(Protocol):
     """Anything that can run as a node: an agent, a team, a pipeline, a graph, a dynamic
     orchestrator. `pattern` names which, for the record and the console."""
 
-    name: str
-    pattern: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pattern(self) -> str: ...
 
     async def run(self, input: Any, ctx: RunContext) -> Any: ...
 
@@ -93,7 +96,7 @@ class RunContext:
         self.scope.children.append(scope)
         rt.register_scope(scope)
         child = RunContext(rt, scope)
-        common = {"run_id": self.run_id, "span_id": scope.span_id, "parent_span_id": self.scope.span_id}
+        common: dict[str, Any] = {"run_id": self.run_id, "span_id": scope.span_id, "parent_span_id": self.scope.span_id}
         model_label = getattr(workflow, "model_label", "")
         if is_agent:
             self.emit(AgentStarted(name=node_name, path=scope.path, model=model_label, input=input, **common))
@@ -174,7 +177,7 @@ class RunContext:
         rt = self.runtime
         call_id = req.call_id = f"{self.scope.path}#{req.turn}"
         span_id = new_id("s")
-        common = {"run_id": self.run_id, "span_id": span_id, "parent_span_id": self.scope.span_id}
+        common: dict[str, Any] = {"run_id": self.run_id, "span_id": span_id, "parent_span_id": self.scope.span_id}
         governor = rt.governor
         max_out = req.max_tokens or handle.max_tokens
         if governor.active:

@@ -50,7 +50,7 @@ class ToolGate:
     async def call(self, ctx: RunContext, call: ToolCall, granted: dict[str, Tool], *, timeout: float | None = None) -> Message:
         """Run one requested tool call and return the tool message for the conversation."""
         span_id = new_id("s")
-        common = {"run_id": ctx.run_id, "span_id": span_id, "parent_span_id": ctx.span_id}
+        common: dict[str, Any] = {"run_id": ctx.run_id, "span_id": span_id, "parent_span_id": ctx.span_id}
         call_id = f"{ctx.path}#{call.id}"
         agent = ctx.scope.name
         ctx.emit(ToolCallStarted(call_id=call_id, agent=agent, tool=call.name, arguments=call.arguments if call.arguments is not None else call.raw_arguments, **common))

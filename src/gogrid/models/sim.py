@@ -432,8 +432,7 @@ def _spawn_calls(req: ModelRequest, task: str, count: int) -> ModelResponse | No
             calls.append(ToolCall(f"call_{req.turn}_{i}", "spawn_agent", args, json.dumps(args)))
         return ModelResponse(tool_calls=calls, finish_reason="tool_calls")
     if wait is not None and "await_children" not in done:
-        args: dict[str, Any] = {}
-        return ModelResponse(tool_calls=[ToolCall(f"call_{req.turn}_0", "await_children", args, "{}")], finish_reason="tool_calls")
+        return ModelResponse(tool_calls=[ToolCall(f"call_{req.turn}_0", "await_children", {}, "{}")], finish_reason="tool_calls")
     return None
 
 
@@ -500,9 +499,9 @@ def sample_from_schema(schema: dict[str, Any], rng: random.Random, *, context: s
         hi = int(schema.get("maximum", schema.get("exclusiveMaximum", lo + 101) - 1 if "exclusiveMaximum" in schema else lo + 100))
         return rng.randint(lo, max(lo, hi))
     if typ == "number":
-        lo = float(schema.get("minimum", schema.get("exclusiveMinimum", 0.0)))
-        hi = float(schema.get("maximum", schema.get("exclusiveMaximum", lo + 100.0)))
-        return round(rng.uniform(lo, hi), 2) if hi > lo else lo
+        flo = float(schema.get("minimum", schema.get("exclusiveMinimum", 0.0)))
+        fhi = float(schema.get("maximum", schema.get("exclusiveMaximum", flo + 100.0)))
+        return round(rng.uniform(flo, fhi), 2) if fhi > flo else flo
     if typ == "boolean":
         return rng.random() < 0.5
     if typ == "null":

@@ -217,7 +217,7 @@ class _NoModel:
         return None
 
 
-_NO_MODEL = ModelHandle(_NoModel(), "none", None)  # type: ignore[arg-type]
+_NO_MODEL = ModelHandle(_NoModel(), "none", None)
 
 
 @dataclass(eq=False)

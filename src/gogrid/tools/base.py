@@ -127,7 +127,7 @@ def make_tool(
         from pydantic import Field
 
         fields[pname] = (annotation, Field(default, description=arg_docs.get(pname)))
-    args_model = create_model(  # type: ignore[call-overload]
+    args_model = create_model(
         f"{fn.__name__}_args", __config__=ConfigDict(extra="forbid"), **fields
     )
     return Tool(
