@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import anyio
@@ -47,7 +48,7 @@ def _snippet(text: str, limit: int = 300) -> str:
 # --- the model --------------------------------------------------------------------------------------
 
 
-class HttpModel:
+class HttpModel(ABC):
     """A model behind an HTTP API. Subclasses set `provider` and implement the wire format."""
 
     provider: ClassVar[str] = ""
@@ -60,20 +61,25 @@ class HttpModel:
 
     # -- wire format (subclasses) --
 
+    @abstractmethod
     def url(self, req: ModelRequest) -> str:
-        raise NotImplementedError
+        """Subclasses give the wire format."""
 
+    @abstractmethod
     def auth_headers(self, key: str) -> dict[str, str]:
-        raise NotImplementedError
+        """Subclasses give the wire format."""
 
+    @abstractmethod
     def body(self, req: ModelRequest) -> dict[str, Any]:
-        raise NotImplementedError
+        """Subclasses give the wire format."""
 
+    @abstractmethod
     def parse(self, data: dict[str, Any]) -> ModelResponse:
-        raise NotImplementedError
+        """Subclasses give the wire format."""
 
+    @abstractmethod
     def feed(self, state: StreamState, event: str, data: str) -> None:
-        raise NotImplementedError
+        """Subclasses give the wire format."""
 
     def error_text(self, body: Any) -> str | None:
         """The message inside a provider's error body (parsed JSON), if it has one."""
