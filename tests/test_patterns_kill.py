@@ -50,13 +50,13 @@ workflow:
   graph:
     nodes:
       start: {agent: starter}
-      work: {dynamic: {orchestrator: lead, agents: [sleeper]}}
+      crew: {dynamic: {orchestrator: lead, agents: [sleeper]}}
       panel:
         team:
           members:
             - agent: other
             - pipeline: {stages: [{agent: stage}]}
-    edges: [{from: start, to: [work, panel]}]
+    edges: [{from: start, to: [crew, panel]}]
 """, header=SLOW)
 
     async def go() -> None:
@@ -69,7 +69,7 @@ workflow:
             await _until(seen, lambda ev: sum(1 for e in ev if e.kind == "model.started" and e.agent in ("child1-sleeper", "child2-sleeper", "other", "stage")) == 4)
 
             # Kill the orchestrator: it and its children stop; the panel goes on.
-            lead = rt.kill(handle.run_id, node="graph/work/lead", reason="operator")
+            lead = rt.kill(handle.run_id, node="graph/crew/lead", reason="operator")
             assert lead is not None
             subtree = {s.span_id for s in lead.walk()}
             assert len(subtree) == 3  # the orchestrator and its two children

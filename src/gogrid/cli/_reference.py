@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from gogrid.config.reference import splice
+from gogrid.config.reference import regenerate
 
 BEGIN = "<!-- BEGIN GENERATED COMMANDS (python -m gogrid.cli._reference docs/cli.md) -->"
 END = "<!-- END GENERATED COMMANDS -->"
@@ -72,19 +71,10 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Regenerate the command reference of docs/cli.md.")
-    p.add_argument("file", type=Path)
-    p.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
-    args = p.parse_args(argv)
-    text = args.file.read_text(encoding="utf-8")
-    updated = splice(text, render(), BEGIN, END)
-    if args.check:
-        if updated != text:
-            print(f"{args.file} is out of date; run: python -m gogrid.cli._reference {args.file}", file=sys.stderr)
-            return 1
-        return 0
-    args.file.write_text(updated, encoding="utf-8")
-    return 0
+    return regenerate(
+        argv, description="Regenerate the command reference of docs/cli.md.", module="gogrid.cli._reference",
+        generated=render, begin=BEGIN, end=END,
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import argparse
 import sys
 import types
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -195,20 +195,26 @@ def splice(text: str, generated: str, begin: str = BEGIN, end: str = END) -> str
     return head + generated + tail
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="Regenerate the field tables of the manifest reference.")
+def regenerate(argv: list[str] | None, *, description: str, module: str, generated: Callable[[], str], begin: str = BEGIN, end: str = END) -> int:
+    """The command line of a generated reference: rewrite FILE's generated part, or with
+    `--check` exit 1 when it is out of date."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("file", type=Path)
     p.add_argument("--check", action="store_true", help="exit 1 when the file is out of date")
     args = p.parse_args(argv)
     text = args.file.read_text(encoding="utf-8")
-    updated = splice(text, render())
+    updated = splice(text, generated(), begin, end)
     if args.check:
         if updated != text:
-            print(f"{args.file} is out of date; run: python -m gogrid.config.reference {args.file}", file=sys.stderr)
+            print(f"{args.file} is out of date; run: python -m {module} {args.file}", file=sys.stderr)
             return 1
         return 0
     args.file.write_text(updated, encoding="utf-8")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return regenerate(argv, description="Regenerate the field tables of the manifest reference.", module="gogrid.config.reference", generated=render)
 
 
 if __name__ == "__main__":
