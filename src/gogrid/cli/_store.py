@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,21 @@ def add_db_argument(p: argparse.ArgumentParser) -> None:
 
 def reader(args: argparse.Namespace) -> Reader:
     return Reader(db_path(args.db))
+
+
+def run_report(args: argparse.Namespace, collect: Callable[[Reader, str], dict[str, Any]], render: Callable[[dict[str, Any]], str]) -> int:
+    """What `show` and `cost` share: resolve RUN (a unique prefix), collect a report from the
+    store, print it as text or, with --json, as JSON."""
+    from gogrid.cli.common import fail
+    from gogrid.store.store import StoreError
+
+    try:
+        with reader(args) as r:
+            report = collect(r, resolve_run(r, args.run))
+    except StoreError as e:
+        return fail(str(e), 1)
+    print(json.dumps(report, default=str, indent=2) if args.json else render(report))
+    return 0
 
 
 def resolve_run(r: Reader, prefix: str) -> str:

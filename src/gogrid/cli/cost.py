@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from gogrid.cli._store import add_db_argument, aligned, money, reader, resolve_run
-from gogrid.cli.common import fail
+from gogrid.cli._store import add_db_argument, aligned, money, run_report
 from gogrid.store.client import Reader
-from gogrid.store.store import StoreError
 
 COMMAND = "cost"
 HELP = "show what a run spent, by agent, model and workflow node"
@@ -30,14 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        with reader(args) as r:
-            run_id = resolve_run(r, args.run)
-            report = collect(r, run_id)
-    except StoreError as e:
-        return fail(str(e), 1)
-    print(json.dumps(report, indent=2, default=str) if args.json else render(report))
-    return 0
+    return run_report(args, collect, render)
 
 
 def collect(r: Reader, run_id: str) -> dict[str, Any]:

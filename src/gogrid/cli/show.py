@@ -6,10 +6,8 @@ import argparse
 import json
 from typing import Any
 
-from gogrid.cli._store import add_db_argument, cell, duration, money, reader, resolve_run
-from gogrid.cli.common import fail
+from gogrid.cli._store import add_db_argument, cell, duration, money, run_report
 from gogrid.store.client import Reader
-from gogrid.store.store import StoreError
 
 COMMAND = "show"
 HELP = "show one run: summary, agent tree, transcript of messages and tool calls, errors"
@@ -23,17 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    try:
-        with reader(args) as r:
-            run_id = resolve_run(r, args.run)
-            report = collect(r, run_id)
-    except StoreError as e:
-        return fail(str(e), 1)
-    if args.json:
-        print(json.dumps(report, default=str, indent=2))
-    else:
-        print(render(report, width=None if args.full else 300))
-    return 0
+    return run_report(args, collect, lambda report: render(report, width=None if args.full else 300))
 
 
 def collect(r: Reader, run_id: str) -> dict[str, Any]:
